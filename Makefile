@@ -1,0 +1,34 @@
+# fedloom developer entry points. `make install` is the only step that touches the network.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.PHONY: install demo test lint typecheck bench-quality clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/activate
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+demo: install
+	$(PY) benchmarks/quality.py
+
+test:
+	$(PY) -m pytest
+
+lint:
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+typecheck:
+	$(BIN)/mypy
+
+bench-quality:
+	$(PY) benchmarks/quality.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info benchmarks/data
