@@ -1,0 +1,304 @@
+"""Scheme-independent encrypted vectors over an additively homomorphic public key.
+
+:class:`CipherVector` holds one ciphertext per element plus the number of fractional bits its
+plaintexts carry. Arithmetic delegates the group operations to the public key, so the same code
+runs over real Paillier and over the plaintext stand-in used in fast tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import gmpy2
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fedloom.crypto.encoding import (
+    DEFAULT_FRAC_BITS,
+    FixedPointCodec,
+    as_float_vector,
+    float_to_scaled_ints,
+)
+
+Mpz = gmpy2.mpz
+
+
+class KeyMismatchError(ValueError):
+    """Two operands were encrypted under different keys, or a key cannot decrypt a vector."""
+
+
+class PublicKey(ABC):
+    """An additively homomorphic public key: encrypts and combines ciphertexts."""
+
+    scheme: str
+    """Wire name of the scheme ("paillier", "plain")."""
+
+    def __init__(self, n: int) -> None:
+        self.n = gmpy2.mpz(n)
+        self.codec = FixedPointCodec(self.n)
+
+    @property
+    def key_length(self) -> int:
+        """Bit length of the modulus n."""
+        return int(self.n.bit_length())
+
+    @property
+    def fingerprint(self) -> bytes:
+        """16 bytes identifying this key on the wire (a hash of scheme and modulus)."""
+        nbytes = int(self.n).to_bytes((self.key_length + 7) // 8, "big")
+        return hashlib.sha256(self.scheme.encode() + b"\0" + nbytes).digest()[:16]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PublicKey) and (self.scheme, self.n) == (other.scheme, other.n)
+
+    def __hash__(self) -> int:
+        return hash((self.scheme, int(self.n)))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(bits={self.key_length}, fp={self.fingerprint.hex()[:12]})"
+
+    @property
+    @abstractmethod
+    def ciphertext_bytes(self) -> int:
+        """Fixed width of one ciphertext on the wire."""
+
+    @abstractmethod
+    def raw_encrypt(self, plaintexts: Sequence[Mpz]) -> list[Mpz]:
+        """Encrypt elements of Z_n with fresh randomness."""
+
+    @abstractmethod
+    def raw_add(self, a: Sequence[Mpz], b: Sequence[Mpz]) -> list[Mpz]:
+        """Elementwise ciphertext addition."""
+
+    @abstractmethod
+    def raw_add_plain(self, a: Sequence[Mpz], plaintexts: Sequence[Mpz]) -> list[Mpz]:
+        """Elementwise addition of plaintext elements of Z_n (keeps a's randomness)."""
+
+    @abstractmethod
+    def raw_mul(self, a: Sequence[Mpz], scalars: Sequence[int]) -> list[Mpz]:
+        """Elementwise multiplication by signed integer scalars."""
+
+    @abstractmethod
+    def raw_dot(self, a: Sequence[Mpz], matrix: Sequence[Sequence[int]]) -> list[Mpz]:
+        """For each column j of the N×m integer matrix, the ciphertext of Σ_i a_i·x_ij."""
+
+    @abstractmethod
+    def raw_rerandomize(self, a: Sequence[Mpz]) -> list[Mpz]:
+        """Multiply in fresh encryptions of zero: same plaintexts, unlinkable ciphertexts."""
+
+    @abstractmethod
+    def to_bytes(self) -> bytes:
+        """Serialise the public key (scheme-specific body; serde adds the scheme tag)."""
+
+    def encrypt(self, values: ArrayLike, frac_bits: int = DEFAULT_FRAC_BITS) -> CipherVector:
+        """Encrypt a float scalar or 1-D array with fresh randomness per element."""
+        encoded = self.codec.encode(values, frac_bits)
+        return CipherVector(self, self.raw_encrypt(encoded), frac_bits)
+
+    def new_mask(self, size: int) -> Mask:
+        """Draw a uniform random mask in Z_n for ``size`` values; it never leaves the party."""
+        n = int(self.n)
+        return Mask(self, [gmpy2.mpz(secrets.randbelow(n)) for _ in range(size)])
+
+
+class PrivateKey(ABC):
+    """The decrypting half of a key pair; only the party that generated it holds it."""
+
+    public_key: PublicKey
+
+    @abstractmethod
+    def raw_decrypt(self, ciphertexts: Sequence[Mpz]) -> list[Mpz]:
+        """Decrypt to elements of Z_n."""
+
+    def _check(self, vector: CipherVector) -> None:
+        if vector.public_key != self.public_key:
+            raise KeyMismatchError(
+                f"vector encrypted under {vector.public_key!r}, this key is {self.public_key!r}"
+            )
+
+    def decrypt(self, vector: CipherVector) -> NDArray[np.float64]:
+        """Decrypt and decode to floats; raises EncodingOverflowError on overflow."""
+        self._check(vector)
+        elements = self.raw_decrypt(vector.ciphertexts)
+        return self.public_key.codec.decode(elements, vector.frac_bits)
+
+    def decrypt_raw(self, vector: CipherVector) -> RawPlaintexts:
+        """Decrypt without decoding: for masked values, which only the masker can decode."""
+        self._check(vector)
+        return RawPlaintexts(
+            self.public_key, self.raw_decrypt(vector.ciphertexts), vector.frac_bits
+        )
+
+
+@dataclass(frozen=True)
+class RawPlaintexts:
+    """Decrypted but undecoded elements of Z_n, e.g. masked gradients sent back by the arbiter."""
+
+    public_key: PublicKey
+    elements: list[Mpz]
+    frac_bits: int
+
+    def __len__(self) -> int:
+        return len(self.elements)
+
+
+@dataclass(frozen=True)
+class Mask:
+    """Uniform random elements of Z_n added to ciphertexts before someone else decrypts them.
+
+    Because the mask is uniform over Z_n, the masked plaintext is uniform too: the decrypting
+    party learns nothing about the value (perfect hiding). Only the masking party can remove it.
+    """
+
+    public_key: PublicKey
+    elements: list[Mpz]
+
+    def __len__(self) -> int:
+        return len(self.elements)
+
+    def apply(self, vector: CipherVector) -> CipherVector:
+        """Return ``vector`` with the mask added to each plaintext."""
+        if vector.public_key != self.public_key or len(vector) != len(self):
+            raise KeyMismatchError("mask and vector differ in key or length")
+        ciphertexts = self.public_key.raw_add_plain(vector.ciphertexts, self.elements)
+        return CipherVector(self.public_key, ciphertexts, vector.frac_bits)
+
+    def remove(self, raw: RawPlaintexts) -> NDArray[np.float64]:
+        """Subtract the mask from decrypted masked values and decode them to floats."""
+        if raw.public_key != self.public_key or len(raw) != len(self):
+            raise KeyMismatchError("mask and decrypted values differ in key or length")
+        n = self.public_key.n
+        unmasked = [(m - r) % n for m, r in zip(raw.elements, self.elements, strict=True)]
+        return self.public_key.codec.decode(unmasked, raw.frac_bits)
+
+
+class CipherVector:
+    """A 1-D vector of ciphertexts under one public key, with its fixed-point scale."""
+
+    __slots__ = ("ciphertexts", "frac_bits", "public_key")
+
+    def __init__(self, public_key: PublicKey, ciphertexts: list[Mpz], frac_bits: int) -> None:
+        self.public_key = public_key
+        self.ciphertexts = ciphertexts
+        self.frac_bits = frac_bits
+
+    def __len__(self) -> int:
+        return len(self.ciphertexts)
+
+    def __repr__(self) -> str:
+        return f"CipherVector(len={len(self)}, frac_bits={self.frac_bits}, key={self.public_key!r})"
+
+    def _same_key(self, other: CipherVector) -> None:
+        if other.public_key != self.public_key:
+            raise KeyMismatchError("cannot combine ciphertexts encrypted under different keys")
+        if len(other) != len(self) and len(other) != 1 and len(self) != 1:
+            raise ValueError(f"length mismatch: {len(self)} vs {len(other)}")
+
+    def _rescaled(self, frac_bits: int) -> CipherVector:
+        """The same values carrying more fractional bits (a multiplication by 2**k)."""
+        shift = frac_bits - self.frac_bits
+        if shift == 0:
+            return self
+        scalars = [1 << shift] * len(self)
+        return CipherVector(
+            self.public_key, self.public_key.raw_mul(self.ciphertexts, scalars), frac_bits
+        )
+
+    def _broadcast(self, size: int) -> list[Mpz]:
+        return self.ciphertexts * size if len(self) == 1 and size != 1 else self.ciphertexts
+
+    def __add__(self, other: CipherVector | ArrayLike) -> CipherVector:
+        if isinstance(other, CipherVector):
+            self._same_key(other)
+            bits = max(self.frac_bits, other.frac_bits)
+            a, b = self._rescaled(bits), other._rescaled(bits)
+            size = max(len(a), len(b))
+            summed = self.public_key.raw_add(a._broadcast(size), b._broadcast(size))
+            return CipherVector(self.public_key, summed, bits)
+        plain = as_float_vector(other, "plaintext operand")
+        size = max(len(self), plain.size)
+        if plain.size not in (1, size) or len(self) not in (1, size):
+            raise ValueError(f"length mismatch: {len(self)} vs {plain.size}")
+        encoded = self.public_key.codec.encode(np.broadcast_to(plain, (size,)), self.frac_bits)
+        summed = self.public_key.raw_add_plain(self._broadcast(size), encoded)
+        return CipherVector(self.public_key, summed, self.frac_bits)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> CipherVector:
+        minus = self.public_key.raw_mul(self.ciphertexts, [-1] * len(self))
+        return CipherVector(self.public_key, minus, self.frac_bits)
+
+    def __sub__(self, other: CipherVector | ArrayLike) -> CipherVector:
+        if isinstance(other, CipherVector):
+            return self + (-other)
+        return self + (-as_float_vector(other, "plaintext operand"))
+
+    def __rsub__(self, other: ArrayLike) -> CipherVector:
+        return (-self) + other
+
+    def mul(self, scalars: ArrayLike, frac_bits: int = DEFAULT_FRAC_BITS) -> CipherVector:
+        """Multiply by a plaintext scalar or elementwise by a vector encoded with ``frac_bits``."""
+        plain = as_float_vector(scalars, "plaintext multiplier")
+        size = max(len(self), plain.size)
+        if plain.size not in (1, size) or len(self) not in (1, size):
+            raise ValueError(f"length mismatch: {len(self)} vs {plain.size}")
+        ints = float_to_scaled_ints(np.broadcast_to(plain, (size,)).copy(), frac_bits)
+        product = self.public_key.raw_mul(self._broadcast(size), ints)
+        return CipherVector(self.public_key, product, self.frac_bits + frac_bits)
+
+    def __mul__(self, scalars: ArrayLike) -> CipherVector:
+        return self.mul(scalars)
+
+    __rmul__ = __mul__
+
+    def dot(self, matrix: ArrayLike, frac_bits: int = DEFAULT_FRAC_BITS) -> CipherVector:
+        """The gradient product: for each column j of the N×m matrix X, [[Σ_i d_i·X_ij]]."""
+        x = np.asarray(matrix, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] != len(self):
+            raise ValueError(f"matrix must have shape ({len(self)}, m), got {x.shape}")
+        if not np.all(np.isfinite(x)):
+            row, col = np.argwhere(~np.isfinite(x))[0]
+            raise ValueError(f"matrix[{row}, {col}] is not finite")
+        rows = [float_to_scaled_ints(x[i], frac_bits) for i in range(x.shape[0])]
+        result = self.public_key.raw_dot(self.ciphertexts, rows)
+        return CipherVector(self.public_key, result, self.frac_bits + frac_bits)
+
+    def sum(self) -> CipherVector:
+        """The encrypted sum of all elements, as a vector of length 1."""
+        if len(self) == 0:
+            return self.public_key.encrypt(0.0, self.frac_bits)
+        return CipherVector(
+            self.public_key,
+            self.public_key.raw_dot(self.ciphertexts, [[1]] * len(self)),
+            self.frac_bits,
+        )
+
+    def rerandomize(self) -> CipherVector:
+        """Fresh ciphertexts of the same plaintexts, unlinkable to this vector."""
+        fresh = self.public_key.raw_rerandomize(self.ciphertexts)
+        return CipherVector(self.public_key, fresh, self.frac_bits)
+
+    def take(self, indices: ArrayLike) -> CipherVector:
+        """The sub-vector at the given integer positions (e.g. one mini-batch)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        picked = [self.ciphertexts[i] for i in idx.tolist()]
+        return CipherVector(self.public_key, picked, self.frac_bits)
+
+    @staticmethod
+    def concat(parts: Sequence[CipherVector]) -> CipherVector:
+        """Concatenate vectors under the same key, aligning their scales."""
+        if not parts:
+            raise ValueError("concat needs at least one vector")
+        bits = max(p.frac_bits for p in parts)
+        for p in parts[1:]:
+            if p.public_key != parts[0].public_key:
+                raise KeyMismatchError("cannot concatenate vectors under different keys")
+        out: list[Mpz] = []
+        for p in parts:
+            out.extend(p._rescaled(bits).ciphertexts)
+        return CipherVector(parts[0].public_key, out, bits)

@@ -1,0 +1,169 @@
+"""Paillier encryption (g = n + 1) over gmpy2, with CRT decryption.
+
+Encryption is ``c = (1 + m·n) · r^n mod n²`` with a fresh uniform ``r`` for every element;
+decryption uses the CRT over p² and q². Negative scalars multiply through the modular inverse
+of the ciphertext, computed once per ciphertext.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+import gmpy2
+
+from fedloom.crypto.cipher import Mpz, PrivateKey, PublicKey
+
+DEFAULT_KEY_LENGTH = 2048
+MIN_KEY_LENGTH = 256
+"""Smallest modulus accepted; anything under 2048 bits is for tests and benchmarks only."""
+
+
+class PaillierPublicKey(PublicKey):
+    """A Paillier public key: the modulus n (generator fixed to n + 1)."""
+
+    scheme = "paillier"
+
+    def __init__(self, n: int) -> None:
+        super().__init__(n)
+        if self.n.bit_length() < MIN_KEY_LENGTH or self.n % 2 == 0:
+            raise ValueError(
+                f"not a valid Paillier modulus (need an odd n of >= {MIN_KEY_LENGTH} bits)"
+            )
+        self.nsquare = self.n * self.n
+
+    @property
+    def ciphertext_bytes(self) -> int:
+        """Width of one ciphertext (an element of Z_{n²})."""
+        return (int(self.nsquare.bit_length()) + 7) // 8
+
+    def _random_factors(self, count: int) -> list[Mpz]:
+        """``r^n mod n²`` for ``count`` fresh uniform r in Z_n*."""
+        n = int(self.n)
+        rs = [gmpy2.mpz(secrets.randbelow(n - 1) + 1) for _ in range(count)]
+        return list(gmpy2.powmod_base_list(rs, self.n, self.nsquare))
+
+    def raw_encrypt(self, plaintexts: Sequence[Mpz]) -> list[Mpz]:
+        """``(1 + m·n)·r^n mod n²`` per element."""
+        n, nsq = self.n, self.nsquare
+        factors = self._random_factors(len(plaintexts))
+        return [(1 + m * n) * r % nsq for m, r in zip(plaintexts, factors, strict=True)]
+
+    def raw_add(self, a: Sequence[Mpz], b: Sequence[Mpz]) -> list[Mpz]:
+        """Ciphertext product mod n² = plaintext sum."""
+        nsq = self.nsquare
+        return [x * y % nsq for x, y in zip(a, b, strict=True)]
+
+    def raw_add_plain(self, a: Sequence[Mpz], plaintexts: Sequence[Mpz]) -> list[Mpz]:
+        """Multiply by ``1 + m·n`` (the deterministic encryption of m) mod n²."""
+        n, nsq = self.n, self.nsquare
+        return [c * (1 + m * n) % nsq for c, m in zip(a, plaintexts, strict=True)]
+
+    def raw_mul(self, a: Sequence[Mpz], scalars: Sequence[int]) -> list[Mpz]:
+        """``c^k mod n²``; negative k through the inverse of c."""
+        nsq = self.nsquare
+        out: list[Mpz] = []
+        for c, k in zip(a, scalars, strict=True):
+            if k >= 0:
+                out.append(gmpy2.powmod(c, k, nsq))
+            else:
+                out.append(gmpy2.powmod(gmpy2.invert(c, nsq), -k, nsq))
+        return out
+
+    def raw_dot(self, a: Sequence[Mpz], matrix: Sequence[Sequence[int]]) -> list[Mpz]:
+        """Column-wise ``Π_i c_i^{x_ij}``, inverting each c_i at most once."""
+        nsq = self.nsquare
+        width = len(matrix[0]) if matrix else 0
+        acc = [gmpy2.mpz(1)] * width
+        for c, row in zip(a, matrix, strict=True):
+            inv: Mpz | None = None
+            for j, k in enumerate(row):
+                if k == 0:
+                    continue
+                if k > 0:
+                    term = gmpy2.powmod(c, k, nsq) if k != 1 else c
+                else:
+                    if inv is None:
+                        inv = gmpy2.invert(c, nsq)
+                    term = gmpy2.powmod(inv, -k, nsq) if k != -1 else inv
+                acc[j] = acc[j] * term % nsq
+        return acc
+
+    def raw_rerandomize(self, a: Sequence[Mpz]) -> list[Mpz]:
+        """Multiply each ciphertext by a fresh ``r^n``."""
+        nsq = self.nsquare
+        factors = self._random_factors(len(a))
+        return [c * r % nsq for c, r in zip(a, factors, strict=True)]
+
+    def to_bytes(self) -> bytes:
+        """Big-endian n."""
+        return int(self.n).to_bytes((self.key_length + 7) // 8, "big")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PaillierPublicKey:
+        """Inverse of :meth:`to_bytes`."""
+        return cls(int.from_bytes(data, "big"))
+
+
+class PaillierPrivateKey(PrivateKey):
+    """The factors p, q of n, with the constants CRT decryption needs."""
+
+    def __init__(self, public_key: PaillierPublicKey, p: int, q: int) -> None:
+        if gmpy2.mpz(p) * gmpy2.mpz(q) != public_key.n:
+            raise ValueError("p·q does not equal the public modulus")
+        self.public_key = public_key
+        self.p, self.q = (gmpy2.mpz(p), gmpy2.mpz(q)) if p < q else (gmpy2.mpz(q), gmpy2.mpz(p))
+        self.psquare, self.qsquare = self.p * self.p, self.q * self.q
+        self.hp = self._h(self.p, self.psquare)
+        self.hq = self._h(self.q, self.qsquare)
+        self.q_inv_p = gmpy2.invert(self.q, self.p)
+
+    def _h(self, x: Mpz, xsquare: Mpz) -> Mpz:
+        g = self.public_key.n + 1
+        return gmpy2.invert((gmpy2.powmod(g, x - 1, xsquare) - 1) // x, x)
+
+    def raw_decrypt(self, ciphertexts: Sequence[Mpz]) -> list[Mpz]:
+        """CRT decryption: m_p, m_q from c^(p-1) mod p² and c^(q-1) mod q², then recombine."""
+        p, q, psq, qsq = self.p, self.q, self.psquare, self.qsquare
+        out: list[Mpz] = []
+        for c in ciphertexts:
+            mp = (gmpy2.powmod(c, p - 1, psq) - 1) // p * self.hp % p
+            mq = (gmpy2.powmod(c, q - 1, qsq) - 1) // q * self.hq % q
+            out.append(mq + ((mp - mq) * self.q_inv_p % p) * q)
+        return out
+
+    def to_bytes(self) -> bytes:
+        """p and q, each length-prefixed; for storing the key at its owner only."""
+        parts = [int(x).to_bytes((int(x.bit_length()) + 7) // 8, "big") for x in (self.p, self.q)]
+        return b"".join(len(b).to_bytes(4, "big") + b for b in parts)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PaillierPrivateKey:
+        """Inverse of :meth:`to_bytes`."""
+        lp = int.from_bytes(data[:4], "big")
+        p = int.from_bytes(data[4 : 4 + lp], "big")
+        lq = int.from_bytes(data[4 + lp : 8 + lp], "big")
+        q = int.from_bytes(data[8 + lp : 8 + lp + lq], "big")
+        return cls(PaillierPublicKey(p * q), p, q)
+
+
+def _random_prime(bits: int) -> Mpz:
+    while True:
+        candidate = gmpy2.mpz(secrets.randbits(bits)) | (3 << (bits - 2)) | 1
+        prime = gmpy2.next_prime(candidate)
+        if prime.bit_length() == bits:
+            return prime
+
+
+def generate_paillier_keypair(
+    key_length: int = DEFAULT_KEY_LENGTH,
+) -> tuple[PaillierPublicKey, PaillierPrivateKey]:
+    """Generate a key pair whose modulus has exactly ``key_length`` bits."""
+    if key_length < MIN_KEY_LENGTH or key_length % 2:
+        raise ValueError(f"key_length must be an even number >= {MIN_KEY_LENGTH}, got {key_length}")
+    half = key_length // 2
+    while True:
+        p, q = _random_prime(half), _random_prime(half)
+        if p != q and (p * q).bit_length() == key_length:
+            public = PaillierPublicKey(p * q)
+            return public, PaillierPrivateKey(public, p, q)

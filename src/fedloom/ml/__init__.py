@@ -1,0 +1,1 @@
+"""Federated algorithms: one package per algorithm, one module per role."""
