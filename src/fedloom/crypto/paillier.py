@@ -19,6 +19,11 @@ MIN_KEY_LENGTH = 256
 """Smallest modulus accepted; anything under 2048 bits is for tests and benchmarks only."""
 
 
+def _release_gil() -> None:
+    """Let gmpy2 drop the GIL in long operations, so parties in threads use several cores."""
+    gmpy2.get_context().allow_release_gil = True
+
+
 class PaillierPublicKey(PublicKey):
     """A Paillier public key: the modulus n (generator fixed to n + 1)."""
 
@@ -39,9 +44,9 @@ class PaillierPublicKey(PublicKey):
 
     def _random_factors(self, count: int) -> list[Mpz]:
         """``r^n mod n²`` for ``count`` fresh uniform r in Z_n*."""
-        n = int(self.n)
-        rs = [gmpy2.mpz(secrets.randbelow(n - 1) + 1) for _ in range(count)]
-        return list(gmpy2.powmod_base_list(rs, self.n, self.nsquare))
+        _release_gil()
+        n, nsq = int(self.n), self.nsquare
+        return [gmpy2.powmod(secrets.randbelow(n - 1) + 1, self.n, nsq) for _ in range(count)]
 
     def raw_encrypt(self, plaintexts: Sequence[Mpz]) -> list[Mpz]:
         """``(1 + m·n)·r^n mod n²`` per element."""
@@ -61,6 +66,7 @@ class PaillierPublicKey(PublicKey):
 
     def raw_mul(self, a: Sequence[Mpz], scalars: Sequence[int]) -> list[Mpz]:
         """``c^k mod n²``; negative k through the inverse of c."""
+        _release_gil()
         nsq = self.nsquare
         out: list[Mpz] = []
         for c, k in zip(a, scalars, strict=True):
@@ -72,6 +78,7 @@ class PaillierPublicKey(PublicKey):
 
     def raw_dot(self, a: Sequence[Mpz], matrix: Sequence[Sequence[int]]) -> list[Mpz]:
         """Column-wise ``Π_i c_i^{x_ij}``, inverting each c_i at most once."""
+        _release_gil()
         nsq = self.nsquare
         width = len(matrix[0]) if matrix else 0
         acc = [gmpy2.mpz(1)] * width
@@ -124,6 +131,7 @@ class PaillierPrivateKey(PrivateKey):
 
     def raw_decrypt(self, ciphertexts: Sequence[Mpz]) -> list[Mpz]:
         """CRT decryption: m_p, m_q from c^(p-1) mod p² and c^(q-1) mod q², then recombine."""
+        _release_gil()
         p, q, psq, qsq = self.p, self.q, self.psquare, self.qsquare
         out: list[Mpz] = []
         for c in ciphertexts:

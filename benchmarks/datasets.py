@@ -1,0 +1,49 @@
+"""Datasets the benchmarks generate locally, written in FATE's CSV format."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def write_fate_csv(
+    path: Path,
+    ids: list[str],
+    features: NDArray[np.float64],
+    labels: NDArray[np.float64] | None = None,
+) -> None:
+    """Write ``id[,y],x0,...`` with full float precision."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        header = ["id"] + (["y"] if labels is not None else [])
+        writer.writerow(header + [f"x{j}" for j in range(features.shape[1])])
+        for i, sample_id in enumerate(ids):
+            head = [sample_id] + ([str(int(labels[i]))] if labels is not None else [])
+            writer.writerow(head + [repr(float(v)) for v in features[i]])
+
+
+def make_breast_split(
+    out_dir: Path, seed: int = 42, guest_features: int = 10, share: float = 0.85
+) -> tuple[Path, Path]:
+    """Split scikit-learn's bundled breast-cancer data vertically, as FATE's breast_hetero.
+
+    Features are z-scored (as FATE's example files are). The guest keeps the label and the
+    first ``guest_features`` columns, the host the rest. Each party holds a random ``share``
+    of the 569 ids, so only part of the ids is shared (about share² of them).
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    x, y = load_breast_cancer(return_X_y=True)
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"id{i}" for i in range(len(y))])
+    guest_rows = np.sort(rng.choice(len(y), int(share * len(y)), replace=False))
+    host_rows = np.sort(rng.choice(len(y), int(share * len(y)), replace=False))
+    guest_path, host_path = out_dir / "breast_hetero_guest.csv", out_dir / "breast_hetero_host.csv"
+    write_fate_csv(guest_path, list(ids[guest_rows]), x[guest_rows, :guest_features], y[guest_rows])
+    write_fate_csv(host_path, list(ids[host_rows]), x[host_rows, guest_features:])
+    return guest_path, host_path

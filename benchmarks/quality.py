@@ -1,0 +1,198 @@
+"""Model quality of federated vs centralized training, on FATE-format CSV inputs.
+
+Runs PSI and then hetero LR (real Paillier) with a guest, a host and an arbiter in one process
+over the in-memory transport, and compares with scikit-learn trained on the joined rows.
+Prints one JSON line per model. See docs/benchmarks.md for the centralized mapping.
+
+    python benchmarks/quality.py [--guest G.csv --host H.csv] [--key-length 2048] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from datasets import make_breast_split  # noqa: E402
+
+from fedloom.data import Table, read_fate_csv  # noqa: E402
+from fedloom.federation import JobParties, KeyRing, run_parties  # noqa: E402
+from fedloom.ml.evaluation import auc, ks  # noqa: E402
+from fedloom.ml.hetero_lr import (  # noqa: E402
+    HeteroLRArbiter,
+    HeteroLRGuest,
+    HeteroLRHost,
+    HeteroLRParam,
+)
+from fedloom.ml.psi import IntersectionGuest, IntersectionHost, IntersectParam  # noqa: E402
+
+PARTIES = JobParties.of(guest=9999, hosts=[10000], arbiter=10001)
+GUEST, HOST, ARBITER = PARTIES.guest, PARTIES.hosts[0], PARTIES.arbiter
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options; defaults are the documented benchmark settings."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--guest", type=Path, help="guest CSV: id,y,x0,... (default: breast split)")
+    ap.add_argument("--host", type=Path, help="host CSV: id,x0,...")
+    ap.add_argument("--label", default="y", help="label column of the guest file")
+    ap.add_argument("--dataset", help="name printed in the result (default: from the file name)")
+    ap.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "data")
+    ap.add_argument("--key-length", type=int, default=2048)
+    ap.add_argument("--max-iter", type=int, default=20)
+    ap.add_argument("--batch-size", type=int, default=-1)
+    ap.add_argument("--learning-rate", type=float, default=0.15)
+    ap.add_argument("--alpha", type=float, default=0.1)
+    ap.add_argument("--optimizer", default="rmsprop")
+    ap.add_argument("--penalty", default="L2")
+    ap.add_argument("--early-stop", default="diff")
+    ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--intersect-method", default="rsa", choices=["rsa", "ecdh"])
+    ap.add_argument(
+        "--no-scale",
+        action="store_true",
+        help="do not z-score each party's features locally before training",
+    )
+    ap.add_argument("--seed", type=int, default=42)
+    return ap.parse_args(argv)
+
+
+def intersect(guest: Table, host: Table, method: str, key_length: int) -> tuple[Table, Table]:
+    """PSI between the two tables; both sides keep the intersected rows in the same order."""
+    param = IntersectParam(
+        intersect_method=method, sync_intersect_ids=True, rsa_params={"key_length": key_length}
+    )
+    result = run_parties(
+        JobParties(guest=GUEST, hosts=(HOST,)),
+        {
+            GUEST: lambda ctx: IntersectionGuest(param).run(ctx, guest.ids),
+            HOST: lambda ctx: IntersectionHost(param).run(ctx, host.ids),
+        },
+        keyring=lambda: KeyRing(min_key_length=min(key_length, 2048)),
+    ).results
+    g, h = result[GUEST], result[HOST]
+    if g.ids != h.ids:
+        raise RuntimeError("guest and host disagree on the intersection")
+    return guest.take(g.positions), host.take(h.positions)
+
+
+def standardize(x: np.ndarray) -> np.ndarray:
+    """Z-score columns locally (constant columns are centred only)."""
+    std = x.std(axis=0)
+    return (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+
+
+def federated(
+    guest_x: np.ndarray, y: np.ndarray, host_x: np.ndarray, param: HeteroLRParam
+) -> tuple[np.ndarray, int]:
+    """Train hetero LR with real Paillier and return the guest's training scores."""
+    guest, host, arbiter = HeteroLRGuest(param), HeteroLRHost(param), HeteroLRArbiter(param)
+    keyring = lambda: KeyRing(min_key_length=param.encrypt_param.key_length)  # noqa: E731
+    run_parties(
+        PARTIES,
+        {
+            GUEST: lambda ctx: guest.fit(ctx, guest_x, y),
+            HOST: lambda ctx: host.fit(ctx, host_x),
+            ARBITER: arbiter.fit,
+        },
+        keyring=keyring,
+        timeout=3600,
+    )
+    scores = run_parties(
+        PARTIES,
+        {
+            GUEST: lambda ctx: guest.predict(ctx, guest_x),
+            HOST: lambda ctx: host.predict(ctx, host_x),
+            ARBITER: lambda ctx: None,
+        },
+        keyring=keyring,
+    ).results[GUEST]
+    assert guest.model is not None
+    return scores, guest.model.n_iter
+
+
+def centralized(x: np.ndarray, y: np.ndarray, param: HeteroLRParam) -> np.ndarray:
+    """scikit-learn on the joined rows: log loss, same penalty, same iteration budget."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows = len(y)
+    kwargs: dict[str, Any] = {"max_iter": param.max_iter, "fit_intercept": True}
+    if param.penalty is None or param.alpha == 0:
+        kwargs["penalty"] = None
+    elif param.penalty == "L2":
+        kwargs.update(penalty="l2", C=1.0 / (param.alpha * rows))
+    else:
+        kwargs.update(penalty="l1", C=1.0 / (param.alpha * rows), solver="saga")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LogisticRegression(**kwargs).fit(x, y)
+    return np.asarray(model.predict_proba(x)[:, 1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its JSON line."""
+    args = parse_args(argv)
+    if (args.guest is None) != (args.host is None):
+        raise SystemExit("--guest and --host go together")
+    if args.guest is None:
+        args.guest, args.host = make_breast_split(args.data_dir, seed=args.seed)
+        dataset = args.dataset or "breast"
+    else:
+        dataset = args.dataset or args.guest.stem.removesuffix("_guest")
+    param = HeteroLRParam(
+        penalty=args.penalty,
+        tol=args.tol,
+        alpha=args.alpha,
+        optimizer=args.optimizer,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_iter=args.max_iter,
+        early_stop=args.early_stop,
+        init_param={"init_method": "zeros", "random_seed": args.seed},
+        encrypt_param={"key_length": args.key_length},
+    )
+    started = time.perf_counter()
+    guest, host = intersect(
+        read_fate_csv(args.guest, label=args.label),
+        read_fate_csv(args.host),
+        args.intersect_method,
+        args.key_length,
+    )
+    assert guest.labels is not None
+    gx, hx = guest.features, host.features
+    if not args.no_scale:
+        gx, hx = standardize(gx), standardize(hx)
+    scores, n_iter = federated(gx, guest.labels, hx, param)
+    seconds = time.perf_counter() - started
+    central = centralized(np.hstack([gx, hx]), guest.labels, param)
+    print(
+        json.dumps(
+            {
+                "dataset": dataset,
+                "model": "hetero_lr",
+                "rows_intersected": len(guest),
+                "auc_federated": round(auc(guest.labels, scores), 6),
+                "auc_centralized": round(auc(guest.labels, central), 6),
+                "ks_federated": round(ks(guest.labels, scores), 6),
+                "ks_centralized": round(ks(guest.labels, central), 6),
+                "seconds": round(seconds, 2),
+                "key_length": args.key_length,
+                "iterations": n_iter,
+            }
+        ),
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""Pieces shared by the guest and host of HeteroLR: checks, batches, the masked exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fedloom.crypto import CipherVector, PublicKey, RawPlaintexts
+from fedloom.federation import Context, FederationError, PartyHandle
+from fedloom.ml.hetero_lr.params import HeteroLRParam
+
+T = TypeVar("T")
+
+
+@dataclass
+class HeteroLRModel:
+    """One party's share of a trained model: only its own coefficients."""
+
+    role: str
+    weights: NDArray[np.float64]
+    intercept: float = 0.0
+    n_iter: int = 0
+    converged: bool = False
+    loss_history: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for model storage."""
+        return {
+            "role": self.role,
+            "weights": self.weights.tolist(),
+            "intercept": self.intercept,
+            "n_iter": self.n_iter,
+            "converged": self.converged,
+            "loss_history": list(self.loss_history),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HeteroLRModel:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            role=str(data["role"]),
+            weights=np.asarray(data["weights"], dtype=np.float64),
+            intercept=float(data.get("intercept", 0.0)),
+            n_iter=int(data.get("n_iter", 0)),
+            converged=bool(data.get("converged", False)),
+            loss_history=[float(x) for x in data.get("loss_history", [])],
+        )
+
+
+def check_features(x: ArrayLike, what: str = "features") -> NDArray[np.float64]:
+    """A finite 2-D float matrix, or a ValueError naming the first bad cell."""
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"{what} must be a 2-D matrix, got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{what} has no rows")
+    bad = np.argwhere(~np.isfinite(arr))
+    if bad.size:
+        row, col = bad[0]
+        raise ValueError(f"{what}[{row}, {col}] is {arr[row, col]}; features must be finite")
+    return arr
+
+
+def check_topology(ctx: Context, param: HeteroLRParam) -> None:
+    """Refuse set-ups the protocol cannot run, identically at every party."""
+    if ctx.parties.guest is None or ctx.parties.arbiter is None or not ctx.parties.hosts:
+        raise ValueError("HeteroLR needs one guest, at least one host and an arbiter")
+    if param.needs_loss and len(ctx.parties.hosts) > 1:
+        raise ValueError(
+            f"early_stop={param.early_stop!r} needs the loss, which the protocol computes with "
+            "one host only; with several hosts use early_stop='weight_diff' (as FATE does)"
+        )
+
+
+def expect(value: object, kind: type[T], what: str, peer: PartyHandle) -> T:
+    """Type-check a value received from a peer, naming the peer and message when it is wrong."""
+    if not isinstance(value, kind):
+        raise FederationError(
+            f"{peer.party} sent {type(value).__name__} as {what!r}; expected {kind.__name__}"
+        )
+    return value
+
+
+def expect_cipher(
+    value: object, key: PublicKey, size: int, what: str, peer: PartyHandle
+) -> CipherVector:
+    """A CipherVector under ``key`` with ``size`` elements, or a FederationError."""
+    vector = expect(value, CipherVector, what, peer)
+    if vector.public_key != key or len(vector) != size:
+        raise FederationError(
+            f"{peer.party} sent {what!r} with {len(vector)} values under "
+            f"{vector.public_key!r}; expected {size} under {key!r}"
+        )
+    return vector
+
+
+def exchange_gradient(
+    ctx: Context, key: PublicKey, gradient: CipherVector, masking: bool
+) -> NDArray[np.float64]:
+    """Have the arbiter decrypt ``gradient`` behind a uniform random mask; return it in clear.
+
+    The arbiter only ever sees ``gradient + mask mod n``, uniform in Z_n. ``masking=False``
+    exists solely so tests can show that masking does not change the trained model.
+    """
+    mask = key.new_mask(len(gradient)) if masking else None
+    outgoing = mask.apply(gradient) if mask is not None else gradient
+    ctx.arbiter.put("gradient", outgoing.rerandomize())
+    raw = expect(ctx.arbiter.get("gradient_plain"), RawPlaintexts, "gradient_plain", ctx.arbiter)
+    if raw.public_key != key or len(raw) != len(gradient):
+        raise FederationError("the arbiter returned decrypted values of the wrong key or size")
+    if mask is not None:
+        return mask.remove(raw)
+    return key.codec.decode(raw.elements, raw.frac_bits)
+
+
+def receive_public_key(ctx: Context) -> PublicKey:
+    """The arbiter's public key for this fit."""
+    return expect(ctx.arbiter.get("pubkey"), PublicKey, "pubkey", ctx.arbiter)

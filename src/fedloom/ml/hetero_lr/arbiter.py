@@ -1,0 +1,75 @@
+"""HeteroLR at the arbiter: owns the key pair, decrypts masked values, judges convergence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from fedloom.crypto import CipherVector, PrivateKey, PublicKey, generate_paillier_keypair
+from fedloom.federation import Context, FederationError
+from fedloom.ml.hetero_lr._common import HeteroLRModel, check_topology, expect, expect_cipher
+from fedloom.ml.hetero_lr.params import HeteroLRParam
+
+KeyGen = Callable[[int], tuple[PublicKey, PrivateKey]]
+
+
+class HeteroLRArbiter:
+    """The arbiter's side of fit. It never sees features, labels, weights or gradients."""
+
+    def __init__(self, param: HeteroLRParam | None = None, *, keygen: KeyGen | None = None) -> None:
+        self.param = param or HeteroLRParam()
+        self.keygen: KeyGen = keygen or generate_paillier_keypair
+        self.model: HeteroLRModel | None = None
+
+    def fit(self, ctx: Context) -> HeteroLRModel:
+        """Serve one training run; returns the loss history and convergence summary."""
+        param = self.param
+        check_topology(ctx, param)
+        fit_ctx = ctx.sub("fit")
+        public, private = self.keygen(param.encrypt_param.key_length)
+        fit_ctx.guest.put("pubkey", public)
+        fit_ctx.hosts.put("pubkey", public)
+        peers = [fit_ctx.guest, *fit_ctx.hosts]
+        model = HeteroLRModel("arbiter", np.zeros(0))
+        previous_loss: float | None = None
+        for _, it_ctx in fit_ctx.iterations(param.max_iter):
+            sizes = expect(it_ctx.guest.get("batch_sizes"), list, "batch_sizes", it_ctx.guest)
+            total_loss = 0.0
+            for (_, b_ctx), size in zip(it_ctx.batches(len(sizes)), sizes, strict=True):
+                for peer in [b_ctx.guest, *b_ctx.hosts]:
+                    masked = expect(peer.get("gradient"), CipherVector, "gradient", peer)
+                    peer.put("gradient_plain", self._decrypt_raw(private, masked, peer.party))
+                if param.needs_loss:
+                    enc = expect_cipher(b_ctx.guest.get("loss"), public, 2, "loss", b_ctx.guest)
+                    data_sum, penalty = private.decrypt(enc)
+                    total_loss += (data_sum / size + penalty) * size
+            model.n_iter += 1
+            converged = False
+            if param.needs_loss:
+                loss = total_loss / sum(sizes)
+                model.loss_history.append(loss)
+                if param.early_stop == "abs":
+                    converged = loss < param.tol
+                elif previous_loss is not None:
+                    converged = abs(previous_loss - loss) < param.tol
+                previous_loss = loss
+            else:
+                diffs = [
+                    expect(p.get("weight_diff_sq"), float, "weight_diff_sq", p)
+                    for p in [it_ctx.guest, *it_ctx.hosts]
+                ]
+                converged = float(np.sqrt(sum(diffs))) < param.tol
+            model.converged = converged
+            it_ctx.guest.put("converged", converged)
+            it_ctx.hosts.put("converged", converged)
+            if converged:
+                break
+        self.model = model
+        return model
+
+    @staticmethod
+    def _decrypt_raw(private: PrivateKey, masked: CipherVector, party: object) -> object:
+        if masked.public_key != private.public_key:
+            raise FederationError(f"{party} sent a gradient under a foreign key")
+        return private.decrypt_raw(masked)

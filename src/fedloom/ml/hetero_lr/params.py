@@ -1,0 +1,97 @@
+"""Typed parameters of HeteroLR, with FATE's names and defaults (FATE 1.x LogisticParam).
+
+Unknown fields are rejected with their path, so a typo in a job file fails at submission
+instead of silently training with a default.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fedloom.crypto import DEFAULT_KEY_LENGTH
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+class InitParam(_Strict):
+    """How weights start: FATE's init_param."""
+
+    init_method: Literal["random_uniform", "random_normal", "zeros", "ones", "const"] = (
+        "random_uniform"
+    )
+    init_const: float = 1.0
+    fit_intercept: bool = True
+    random_seed: int | None = None
+
+    _norm = field_validator("init_method", mode="before")(_lower)
+
+
+class EncryptParam(_Strict):
+    """Which additively homomorphic scheme the arbiter generates, and its key length."""
+
+    method: Literal["paillier"] = "paillier"
+    key_length: int = Field(default=DEFAULT_KEY_LENGTH, ge=512)
+
+    _norm = field_validator("method", mode="before")(_lower)
+
+    @field_validator("key_length")
+    @classmethod
+    def _even(cls, value: int) -> int:
+        if value % 2:
+            raise ValueError("key_length must be even")
+        return value
+
+
+class HeteroLRParam(_Strict):
+    """Parameters of hetero logistic regression (guest + hosts + arbiter)."""
+
+    penalty: Literal["L1", "L2"] | None = "L2"
+    tol: float = Field(default=1e-4, ge=0)
+    alpha: float = Field(default=1.0, ge=0)
+    optimizer: Literal["sgd", "rmsprop", "adam", "adagrad"] = "rmsprop"
+    batch_size: int = -1
+    shuffle: bool = True
+    batch_strategy: Literal["full"] = "full"
+    learning_rate: float = Field(default=0.01, gt=0)
+    init_param: InitParam = InitParam()
+    max_iter: int = Field(default=100, ge=1)
+    early_stop: Literal["diff", "abs", "weight_diff"] = "diff"
+    encrypt_param: EncryptParam = EncryptParam()
+    decay: float = Field(default=1.0, ge=0)
+    decay_sqrt: bool = True
+    floating_point_precision: int | None = Field(default=23, ge=1, le=53)
+
+    @field_validator("penalty", mode="before")
+    @classmethod
+    def _penalty(cls, value: object) -> object:
+        if isinstance(value, str):
+            upper = value.upper()
+            return None if upper == "NONE" else upper
+        return value
+
+    _norm = field_validator("optimizer", "early_stop", "batch_strategy", mode="before")(_lower)
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch(cls, value: int) -> int:
+        if value != -1 and value < 1:
+            raise ValueError("batch_size must be -1 (full batch) or a positive number of rows")
+        return value
+
+    @property
+    def needs_loss(self) -> bool:
+        """Whether convergence is judged on the (encrypted, Taylor-approximated) loss."""
+        return self.early_stop in ("diff", "abs")
+
+    @property
+    def feature_frac_bits(self) -> int:
+        """Fractional bits used to encode plaintext features in the gradient product."""
+        return self.floating_point_precision or 53

@@ -1,0 +1,106 @@
+"""Shared fixtures for the HeteroLR tests: data, a plaintext reference, a runner."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fedloom.crypto import generate_plain_keypair
+from fedloom.federation import HarnessResult, JobParties, KeyRing, run_parties
+from fedloom.ml.hetero_lr import (
+    HeteroLRArbiter,
+    HeteroLRGuest,
+    HeteroLRHost,
+    HeteroLRParam,
+    KeyGen,
+    Optimizer,
+    make_batches,
+)
+
+Array = NDArray[np.float64]
+
+
+def make_data(
+    rows: int = 120, guest_cols: int = 3, host_cols: tuple[int, ...] = (4,), seed: int = 7
+) -> tuple[Array, Array, list[Array]]:
+    """A linearly separable-ish binary problem split between a guest and hosts."""
+    rng = np.random.default_rng(seed)
+    total = guest_cols + sum(host_cols)
+    x = rng.normal(size=(rows, total))
+    w = rng.normal(size=total)
+    y = (x @ w + 0.5 * rng.normal(size=rows) > 0).astype(np.float64)
+    parts, start = [], guest_cols
+    for width in host_cols:
+        parts.append(x[:, start : start + width])
+        start += width
+    return x[:, :guest_cols], y, parts
+
+
+def plain_keygen(bits: int) -> Any:
+    """The insecure stand-in, for fast protocol tests."""
+    return generate_plain_keypair(bits)
+
+
+def relaxed_keyring() -> KeyRing:
+    """Admit small and stand-in keys (tests only)."""
+    return KeyRing(min_key_length=256, allow_plain=True)
+
+
+def fit_parties(
+    param: HeteroLRParam,
+    xg: Array,
+    y: Array,
+    hosts: list[Array],
+    *,
+    keygen: KeyGen | Callable[[int], Any] = plain_keygen,
+    masking: bool = True,
+) -> tuple[HarnessResult, HeteroLRGuest, list[HeteroLRHost], HeteroLRArbiter]:
+    """Fit guest, hosts and arbiter in threads over the in-memory transport."""
+    parties = JobParties.of(guest=9999, hosts=[10000 + i for i in range(len(hosts))], arbiter=8888)
+    guest = HeteroLRGuest(param, masking=masking)
+    host_roles = [HeteroLRHost(param, masking=masking) for _ in hosts]
+    arbiter = HeteroLRArbiter(param, keygen=keygen)
+    tasks: dict[Any, Callable[[Any], Any]] = {
+        parties.guest: lambda ctx: guest.fit(ctx, xg, y),
+        parties.arbiter: arbiter.fit,
+    }
+    for party, role, data in zip(parties.hosts, host_roles, hosts, strict=True):
+        tasks[party] = lambda ctx, role=role, data=data: role.fit(ctx, data)
+    result = run_parties(parties, tasks, keyring=relaxed_keyring, timeout=60)
+    return result, guest, host_roles, arbiter
+
+
+def reference_fit(
+    param: HeteroLRParam, xg: Array, y: Array, hosts: list[Array]
+) -> tuple[Array, float, list[Array], list[float]]:
+    """The same algorithm in one place, in plaintext: (guest w, intercept, host ws, losses)."""
+    rows = len(y)
+    design = np.hstack([xg, np.ones((rows, 1))])
+    cg = np.zeros(design.shape[1])
+    chs = [np.zeros(h.shape[1]) for h in hosts]
+    opt_g = Optimizer(param, design.shape[1], np.array([True] * xg.shape[1] + [False]))
+    opt_hs = [Optimizer(param, h.shape[1], np.ones(h.shape[1], dtype=bool)) for h in hosts]
+    rng = np.random.default_rng(param.init_param.random_seed) if param.shuffle else None
+    signed = 2 * y - 1
+    losses: list[float] = []
+    for epoch in range(param.max_iter):
+        total = 0.0
+        for idx in make_batches(rows, param.batch_size, rng):
+            z = design[idx] @ cg + sum(h[idx] @ c for h, c in zip(hosts, chs, strict=True))
+            d = 0.25 * z + 0.5 - y[idx]
+            data_loss = np.mean(math.log(2) - 0.5 * signed[idx] * z + 0.125 * z * z)
+            penalty = opt_g.penalty_loss(cg) + sum(
+                o.penalty_loss(c) for o, c in zip(opt_hs, chs, strict=True)
+            )
+            total += (data_loss + penalty) * idx.size
+            cg = opt_g.step(cg, design[idx].T @ d / idx.size, epoch)
+            chs = [
+                o.step(c, h[idx].T @ d / idx.size, epoch)
+                for o, c, h in zip(opt_hs, chs, hosts, strict=True)
+            ]
+        losses.append(total / rows)
+    return cg[:-1], float(cg[-1]), chs, losses
