@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from fedloom.ml.evaluation.binary import (
+from fedloom.ml.evaluation._validation import (
     FloatArray,
     as_1d_float_array,
     check_finite,
