@@ -20,18 +20,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from datasets import make_breast_split  # noqa: E402
-
-from fedloom.data import Table, read_fate_csv  # noqa: E402
-from fedloom.federation import JobParties, KeyRing, run_parties  # noqa: E402
-from fedloom.ml.evaluation import auc, ks  # noqa: E402
-from fedloom.ml.hetero_lr import (  # noqa: E402
+from datasets import make_breast_split
+from fedloom.data import Table, read_fate_csv
+from fedloom.federation import JobParties, KeyRing, run_parties
+from fedloom.ml.evaluation import auc, ks
+from fedloom.ml.hetero_lr import (
     HeteroLRArbiter,
     HeteroLRGuest,
     HeteroLRHost,
     HeteroLRParam,
 )
-from fedloom.ml.psi import IntersectionGuest, IntersectionHost, IntersectParam  # noqa: E402
+from fedloom.ml.psi import IntersectionGuest, IntersectionHost, IntersectParam
 
 PARTIES = JobParties.of(guest=9999, hosts=[10000], arbiter=10001)
 GUEST, HOST, ARBITER = PARTIES.guest, PARTIES.hosts[0], PARTIES.arbiter

@@ -31,5 +31,5 @@ class Transport(ABC):
     def abort(self, job_id: str, reason: str) -> None:
         """Fail every pending and future pull of ``job_id`` with ``reason``."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook; in-memory has nothing to release
         """Release resources (connections, threads). Idempotent."""

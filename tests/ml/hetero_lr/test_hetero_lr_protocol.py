@@ -33,7 +33,7 @@ def test_federated_weights_equal_the_plaintext_reference(
         tol=0.0,
         **EXACT,
     )
-    result, guest, host_roles, arbiter = fit_parties(param, xg, y, hosts)
+    _, guest, host_roles, arbiter = fit_parties(param, xg, y, hosts)
     wg, b, whs, losses = reference_fit(param, xg, y, hosts)
     assert guest.model is not None and host_roles[0].model is not None
     np.testing.assert_allclose(guest.model.weights, wg, atol=1e-9)
@@ -53,6 +53,7 @@ def test_mini_batches_with_shuffle_match_the_reference() -> None:
     wg, b, whs, _ = reference_fit(param, xg, y, hosts)
     assert guest.model is not None and host_roles[0].model is not None
     np.testing.assert_allclose(guest.model.weights, wg, atol=1e-9)
+    assert guest.model.intercept == pytest.approx(b, abs=1e-9)
     np.testing.assert_allclose(host_roles[0].model.weights, whs[0], atol=1e-9)
 
 

@@ -118,4 +118,7 @@ def exchange_gradient(
 
 def receive_public_key(ctx: Context) -> PublicKey:
     """The arbiter's public key for this fit."""
-    return expect(ctx.arbiter.get("pubkey"), PublicKey, "pubkey", ctx.arbiter)
+    key = ctx.arbiter.get("pubkey")
+    if not isinstance(key, PublicKey):
+        raise FederationError(f"{ctx.arbiter.party} sent {type(key).__name__} as the public key")
+    return key

@@ -30,7 +30,6 @@ class HeteroLRArbiter:
         public, private = self.keygen(param.encrypt_param.key_length)
         fit_ctx.guest.put("pubkey", public)
         fit_ctx.hosts.put("pubkey", public)
-        peers = [fit_ctx.guest, *fit_ctx.hosts]
         model = HeteroLRModel("arbiter", np.zeros(0))
         previous_loss: float | None = None
         for _, it_ctx in fit_ctx.iterations(param.max_iter):
