@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import gmpy2
 
 from fedloom.crypto.cipher import Mpz, PrivateKey, PublicKey
+from fedloom.crypto.randomness import DEFAULT_RANDOMNESS, BlindingSource, RandomnessMode
 
 DEFAULT_KEY_LENGTH = 2048
 MIN_KEY_LENGTH = 256
@@ -29,13 +30,15 @@ class PaillierPublicKey(PublicKey):
 
     scheme = "paillier"
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, randomness: RandomnessMode = DEFAULT_RANDOMNESS) -> None:
+        """``randomness`` picks how blinding factors are made (see fedloom.crypto.randomness)."""
         super().__init__(n)
         if self.n.bit_length() < MIN_KEY_LENGTH or self.n % 2 == 0:
             raise ValueError(
                 f"not a valid Paillier modulus (need an odd n of >= {MIN_KEY_LENGTH} bits)"
             )
         self.nsquare = self.n * self.n
+        self.blinding = BlindingSource(self.n, randomness)
 
     @property
     def ciphertext_bytes(self) -> int:
@@ -43,10 +46,8 @@ class PaillierPublicKey(PublicKey):
         return (int(self.nsquare.bit_length()) + 7) // 8
 
     def _random_factors(self, count: int) -> list[Mpz]:
-        """``r^n mod n²`` for ``count`` fresh uniform r in Z_n*."""
-        _release_gil()
-        n, nsq = int(self.n), self.nsquare
-        return [gmpy2.powmod(secrets.randbelow(n - 1) + 1, self.n, nsq) for _ in range(count)]
+        """``count`` fresh blinding factors r^n mod n²."""
+        return self.blinding.factors(count)
 
     def raw_encrypt(self, plaintexts: Sequence[Mpz]) -> list[Mpz]:
         """``(1 + m·n)·r^n mod n²`` per element."""

@@ -1,0 +1,85 @@
+"""Sources of the Paillier blinding factor r^n mod n², each a documented security trade.
+
+- ``"full"``: r uniform in Z_n*, one full-length exponentiation r^n per ciphertext (textbook).
+- ``"djn"`` (default): the Damgård–Jurik–Nielsen variant also used by SecretFlow's HEU. The
+  encrypting party draws once a secret h = −x² mod n and precomputes h_s = h^n mod n²; each
+  ciphertext then uses h_s^a with a fresh uniform a of ⌈k/2⌉ bits (k = modulus bits). Security
+  rests on the DJN assumption that h_s^a with short a is indistinguishable from a uniform n-th
+  residue (Damgård, Jurik, Nielsen, "A generalization of Paillier's public-key system with
+  applications to electronic voting", 2010). Every ciphertext still carries fresh randomness; only
+  how it is produced changes. h_s^a is computed from fixed-base tables (h_s^(j·2^(w·i))), so one
+  blinding factor costs about ⌈k/2⌉/w modular multiplications instead of ~1.2·k.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from typing import Literal
+
+import gmpy2
+
+from fedloom.crypto.cipher import Mpz
+
+RandomnessMode = Literal["djn", "full"]
+DEFAULT_RANDOMNESS: RandomnessMode = "djn"
+_WINDOW = 8
+
+
+class FixedBaseTable:
+    """Precomputed powers h_s^(j·2^(w·i)) for fast h_s^a with exponents of ``bits`` bits."""
+
+    def __init__(self, base: Mpz, modulus: Mpz, bits: int, window: int = _WINDOW) -> None:
+        self.modulus, self.bits, self.window = modulus, bits, window
+        self.rows: list[list[Mpz]] = []
+        power = base
+        for _ in range(-(-bits // window)):
+            row = [gmpy2.mpz(1), power]
+            for _ in range(2, 1 << window):
+                row.append(row[-1] * power % modulus)
+            self.rows.append(row)
+            power = row[-1] * power % modulus
+        self.mask = (1 << window) - 1
+
+    def power(self, exponent: int) -> Mpz:
+        """base^exponent mod modulus, for 0 <= exponent < 2**bits."""
+        acc, mod, mask, w = gmpy2.mpz(1), self.modulus, self.mask, self.window
+        for row in self.rows:
+            digit = exponent & mask
+            if digit:
+                acc = acc * row[digit] % mod
+            exponent >>= w
+        return acc
+
+
+class BlindingSource:
+    """Produces r^n mod n² blinding factors for one public key, in the chosen mode."""
+
+    def __init__(self, n: Mpz, mode: RandomnessMode = DEFAULT_RANDOMNESS) -> None:
+        if mode not in ("djn", "full"):
+            raise ValueError(f"unknown randomness mode {mode!r}; use 'djn' or 'full'")
+        self.n, self.nsquare, self.mode = n, n * n, mode
+        self.exponent_bits = (int(n.bit_length()) + 1) // 2
+        self._table: FixedBaseTable | None = None
+        self._lock = threading.Lock()
+
+    def _fixed_base(self) -> FixedBaseTable:
+        with self._lock:
+            if self._table is None:
+                n = int(self.n)
+                x = secrets.randbelow(n - 2) + 2
+                h = (-x * x) % n
+                h_s = gmpy2.powmod(h, self.n, self.nsquare)
+                self._table = FixedBaseTable(h_s, self.nsquare, self.exponent_bits)
+            return self._table
+
+    def factors(self, count: int) -> list[Mpz]:
+        """``count`` fresh blinding factors r^n mod n²."""
+        if count == 0:
+            return []
+        gmpy2.get_context().allow_release_gil = True
+        if self.mode == "full":
+            n, nsq = int(self.n), self.nsquare
+            return [gmpy2.powmod(secrets.randbelow(n - 1) + 1, self.n, nsq) for _ in range(count)]
+        table, bits = self._fixed_base(), self.exponent_bits
+        return [table.power(secrets.randbits(bits)) for _ in range(count)]

@@ -1,0 +1,54 @@
+"""Blinding factors: fixed-base tables compute the right powers; every factor is fresh."""
+
+from __future__ import annotations
+
+import secrets
+
+import gmpy2
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fedloom.crypto import PaillierPublicKey, generate_paillier_keypair
+from fedloom.crypto.randomness import BlindingSource, FixedBaseTable
+
+pytestmark = pytest.mark.unit
+
+_PUBLIC, _PRIVATE = generate_paillier_keypair(512)
+
+
+@settings(max_examples=50, deadline=None)
+@given(exponent=st.integers(min_value=0, max_value=2**256 - 1), window=st.sampled_from([1, 4, 8]))
+def test_fixed_base_power_equals_powmod(exponent: int, window: int) -> None:
+    base = gmpy2.mpz(secrets.randbelow(int(_PUBLIC.nsquare)))
+    table = FixedBaseTable(base, _PUBLIC.nsquare, 256, window)
+    assert table.power(exponent) == gmpy2.powmod(base, exponent, _PUBLIC.nsquare)
+
+
+@pytest.mark.parametrize("mode", ["djn", "full"])
+def test_factors_are_fresh_nth_residues(mode: str) -> None:
+    source = BlindingSource(_PUBLIC.n, mode)  # type: ignore[arg-type]
+    factors = source.factors(64)
+    assert len(set(factors)) == 64
+    assert source.factors(0) == []
+    # (1 + m·n)·f decrypts to m exactly when f is an n-th residue mod n².
+    ciphertexts = [(1 + 7 * _PUBLIC.n) * f % _PUBLIC.nsquare for f in factors]
+    assert _PRIVATE.raw_decrypt(ciphertexts) == [7] * 64
+
+
+def test_djn_exponents_are_half_the_modulus_length() -> None:
+    assert BlindingSource(_PUBLIC.n).exponent_bits == 256
+
+
+def test_every_mode_encrypts_the_same_vector_to_new_ciphertexts() -> None:
+    for mode in ("djn", "full"):
+        key = PaillierPublicKey(_PUBLIC.n, randomness=mode)  # type: ignore[arg-type]
+        first, second = key.encrypt([1.0, 1.0, -2.5]), key.encrypt([1.0, 1.0, -2.5])
+        cts = first.ciphertexts + second.ciphertexts
+        assert len(set(cts)) == 6
+        assert _PRIVATE.raw_decrypt(cts) == _PRIVATE.raw_decrypt(first.ciphertexts) * 2
+
+
+def test_unknown_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown randomness mode 'short'"):
+        BlindingSource(_PUBLIC.n, "short")  # type: ignore[arg-type]
