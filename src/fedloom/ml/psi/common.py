@@ -1,0 +1,192 @@
+"""What the guest and host sides of the Intersection protocols share: result, tags, checks.
+
+Message flow between the guest and one host (tags relative to the context passed to ``run``):
+
+=======================================  ===========  ==========================================
+tag                                      direction    value
+=======================================  ===========  ==========================================
+``hello``                                host→guest   method, sync flag, host batch count, setup
+                                                      (RSA: ``{"n", "e"}``; ECDH: ``{}``)
+``query_batches``                        guest→host   number of guest batches
+``guest_ids/batch-b/query``              guest→host   blinded / masked guest ids, ``(m, w)`` u8
+``guest_ids/batch-b/reply``              host→guest   the host's answer, same order and shape
+``host_ids/batch-b/values``              host→guest   the host's own keyed ids, shuffled, (m, 32)
+``intersect_positions``                  guest→host   only with sync: positions (in the host's
+                                                      shuffled order) of the final intersection
+=======================================  ===========  ==========================================
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fedloom.ml.psi.params import IntersectParam
+
+DEFAULT_BATCH_SIZES: dict[str, int] = {"rsa": 10_000, "ecdh": 100_000}
+"""Ids per message by method. A batch bounds the memory of one batch's crypto state, and the
+time a party waits for its peer's next message (one batch of work: ~20-40 s for 2048-bit RSA,
+~10 s for X25519), which must stay well under the federation's receive timeout."""
+DIGEST_BYTES = 32
+PIPELINE_DEPTH = 2
+"""Guest batches in flight before the guest waits for the first reply."""
+
+HELLO = "hello"
+QUERY_BATCHES = "query_batches"
+GUEST_IDS = "guest_ids"
+HOST_IDS = "host_ids"
+QUERY = "query"
+REPLY = "reply"
+VALUES = "values"
+POSITIONS = "intersect_positions"
+
+U8 = NDArray[np.uint8]
+I64 = NDArray[np.int64]
+
+
+class IntersectionError(RuntimeError):
+    """A peer broke the intersection protocol (mismatched parameters, malformed message)."""
+
+
+@dataclass(frozen=True, eq=False)
+class IntersectionResult:
+    """The aligned samples one party ends up with.
+
+    ``ids`` are the intersected ids sorted ascending (Python ``str`` order, the same on every
+    party, so row i of every party's aligned table is the same sample) and ``positions[i]`` is
+    where ``ids[i]`` sits in this party's input, to pick the rows. A host run without
+    ``sync_intersect_ids`` is never told the intersection: both fields are then ``None`` and
+    :attr:`known` is False. An empty intersection is a known result with no ids.
+    """
+
+    method: str
+    input_count: int
+    ids: list[str] | None
+    positions: I64 | None
+
+    @property
+    def known(self) -> bool:
+        """Whether this party learned the intersection."""
+        return self.ids is not None
+
+    @property
+    def count(self) -> int | None:
+        """Size of the intersection, or None when it is not known here."""
+        return None if self.ids is None else len(self.ids)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the intersection is known and has no ids (False when it is unknown)."""
+        return self.ids is not None and not self.ids
+
+
+def check_ids(ids: Sequence[str]) -> None:
+    """TypeError for a non-str id, ValueError naming the first id that occurs twice."""
+    seen: set[str] = set()
+    for x in ids:
+        if not isinstance(x, str):
+            raise TypeError(f"ids must be str, got {type(x).__name__} {x!r}")
+        if x in seen:
+            raise ValueError(f"duplicate id {x!r} in the input; ids must be unique")
+        seen.add(x)
+
+
+def encode(ids: Sequence[str]) -> list[bytes]:
+    """The UTF-8 bytes that the protocols hash, for a batch of ids."""
+    return [x.encode("utf-8") for x in ids]
+
+
+def known_result(method: str, ids: Sequence[str], selected: NDArray[Any]) -> IntersectionResult:
+    """The result for the input rows ``selected``, put in canonical (sorted id) order."""
+    chosen = [ids[i] for i in selected.tolist()]
+    order = sorted(range(len(chosen)), key=chosen.__getitem__)
+    positions = np.asarray(selected, dtype=np.int64)[np.asarray(order, dtype=np.intp)]
+    return IntersectionResult(method, len(ids), [chosen[i] for i in order], positions)
+
+
+def unknown_result(method: str, input_count: int) -> IntersectionResult:
+    """The result of a host that is not told the intersection."""
+    return IntersectionResult(method, input_count, None, None)
+
+
+def resolve_batch_size(batch_size: int | None, params: IntersectParam) -> int:
+    """``batch_size``, or the method's default when None; ValueError unless positive."""
+    if batch_size is None:
+        return DEFAULT_BATCH_SIZES[params.intersect_method]
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    return batch_size
+
+
+def batch_bounds(count: int, batch_size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each batch of ``batch_size`` items over ``count`` items."""
+    return [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+
+
+def secure_permutation(count: int) -> I64:
+    """A uniformly random permutation of ``range(count)`` drawn from the OS CSPRNG."""
+    keys = np.frombuffer(secrets.token_bytes(8 * count), dtype=np.uint64)
+    return np.argsort(keys, kind="stable").astype(np.int64)
+
+
+def check_rows(value: object, width: int, rows: int | None, what: str) -> U8:
+    """``value`` if it is a ``(rows, width)`` uint8 array, else an IntersectionError."""
+    if not isinstance(value, np.ndarray) or value.dtype != np.uint8 or value.ndim != 2:
+        raise IntersectionError(f"{what}: expected a 2-D uint8 array, got {type(value).__name__}")
+    if value.shape[1] != width or (rows is not None and value.shape[0] != rows):
+        expected = f"({'N' if rows is None else rows}, {width})"
+        raise IntersectionError(f"{what}: expected shape {expected}, got {value.shape}")
+    return value
+
+
+def check_count(value: object, what: str) -> int:
+    """``value`` if it is a non-negative int (not bool), else an IntersectionError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise IntersectionError(f"{what}: expected a non-negative int, got {value!r}")
+    return value
+
+
+def check_positions(value: object, size: int) -> I64:
+    """Distinct int positions in ``[0, size)``, as sent by the guest, else IntersectionError."""
+    if not isinstance(value, np.ndarray) or value.ndim != 1 or value.dtype.kind not in "iu":
+        raise IntersectionError("intersect_positions: expected a 1-D integer array")
+    positions = value.astype(np.int64)
+    if positions.size and (positions.min() < 0 or positions.max() >= size):
+        raise IntersectionError(f"intersect_positions: a position is outside [0, {size})")
+    if np.unique(positions).size != positions.size:
+        raise IntersectionError("intersect_positions: repeated positions")
+    return positions
+
+
+def make_hello(params: IntersectParam, host_batches: int, setup: dict[str, Any]) -> dict[str, Any]:
+    """The host's opening message."""
+    return {
+        "intersect_method": params.intersect_method,
+        "sync_intersect_ids": params.sync_intersect_ids,
+        "host_batches": host_batches,
+        "setup": setup,
+    }
+
+
+def read_hello(hello: object, params: IntersectParam, host: object) -> tuple[int, dict[str, Any]]:
+    """Check a host's opening message against the guest's params; ``(host_batches, setup)``."""
+    if not isinstance(hello, dict) or not isinstance(hello.get("setup"), dict):
+        raise IntersectionError(f"{host}: malformed hello message")
+    for field in ("intersect_method", "sync_intersect_ids"):
+        theirs, ours = hello.get(field), getattr(params, field)
+        if theirs != ours:
+            raise IntersectionError(f"{host} runs {field}={theirs!r} but the guest has {ours!r}")
+    return check_count(hello.get("host_batches"), f"{host} hello.host_batches"), hello["setup"]
+
+
+def match_rows(guest: U8, host: U8) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Row indices ``(gi, hi)`` with ``guest[gi] == host[hi]`` (32-byte rows, exact match)."""
+    a = np.ascontiguousarray(guest).view(f"V{DIGEST_BYTES}").ravel()
+    b = np.ascontiguousarray(host).view(f"V{DIGEST_BYTES}").ravel()
+    _, gi, hi = np.intersect1d(a, b, return_indices=True)
+    return gi, hi
