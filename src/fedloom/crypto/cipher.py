@@ -12,6 +12,7 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import gmpy2
 import numpy as np
@@ -24,7 +25,7 @@ from fedloom.crypto.encoding import (
     float_to_scaled_ints,
 )
 
-Mpz = gmpy2.mpz
+Mpz: TypeAlias = gmpy2.mpz
 
 
 class KeyMismatchError(ValueError):
@@ -176,10 +177,23 @@ class Mask:
         return self.public_key.codec.decode(unmasked, raw.frac_bits)
 
 
+def _broadcast_len(a: int, b: int) -> int:
+    """Length of an elementwise result of 1-D operands of lengths a and b (numpy's rule)."""
+    if a == b or b == 1:
+        return a
+    if a == 1:
+        return b
+    raise ValueError(f"length mismatch: {a} vs {b}")
+
+
 class CipherVector:
     """A 1-D vector of ciphertexts under one public key, with its fixed-point scale."""
 
     __slots__ = ("ciphertexts", "frac_bits", "public_key")
+
+    # Make numpy defer to our reflected operators: without this, ``ndarray + vector`` (or
+    # ``-``, ``*``) broadcasts elementwise and returns an object array of 1-element vectors.
+    __array_ufunc__ = None
 
     def __init__(self, public_key: PublicKey, ciphertexts: list[Mpz], frac_bits: int) -> None:
         self.public_key = public_key
@@ -195,8 +209,7 @@ class CipherVector:
     def _same_key(self, other: CipherVector) -> None:
         if other.public_key != self.public_key:
             raise KeyMismatchError("cannot combine ciphertexts encrypted under different keys")
-        if len(other) != len(self) and len(other) != 1 and len(self) != 1:
-            raise ValueError(f"length mismatch: {len(self)} vs {len(other)}")
+        _broadcast_len(len(self), len(other))
 
     def _rescaled(self, frac_bits: int) -> CipherVector:
         """The same values carrying more fractional bits (a multiplication by 2**k)."""
@@ -216,13 +229,11 @@ class CipherVector:
             self._same_key(other)
             bits = max(self.frac_bits, other.frac_bits)
             a, b = self._rescaled(bits), other._rescaled(bits)
-            size = max(len(a), len(b))
+            size = _broadcast_len(len(a), len(b))
             summed = self.public_key.raw_add(a._broadcast(size), b._broadcast(size))
             return CipherVector(self.public_key, summed, bits)
         plain = as_float_vector(other, "plaintext operand")
-        size = max(len(self), plain.size)
-        if plain.size not in (1, size) or len(self) not in (1, size):
-            raise ValueError(f"length mismatch: {len(self)} vs {plain.size}")
+        size = _broadcast_len(len(self), plain.size)
         encoded = self.public_key.codec.encode(np.broadcast_to(plain, (size,)), self.frac_bits)
         summed = self.public_key.raw_add_plain(self._broadcast(size), encoded)
         return CipherVector(self.public_key, summed, self.frac_bits)
@@ -244,9 +255,7 @@ class CipherVector:
     def mul(self, scalars: ArrayLike, frac_bits: int = DEFAULT_FRAC_BITS) -> CipherVector:
         """Multiply by a plaintext scalar or elementwise by a vector encoded with ``frac_bits``."""
         plain = as_float_vector(scalars, "plaintext multiplier")
-        size = max(len(self), plain.size)
-        if plain.size not in (1, size) or len(self) not in (1, size):
-            raise ValueError(f"length mismatch: {len(self)} vs {plain.size}")
+        size = _broadcast_len(len(self), plain.size)
         ints = float_to_scaled_ints(np.broadcast_to(plain, (size,)).copy(), frac_bits)
         product = self.public_key.raw_mul(self._broadcast(size), ints)
         return CipherVector(self.public_key, product, self.frac_bits + frac_bits)
@@ -264,6 +273,9 @@ class CipherVector:
         if not np.all(np.isfinite(x)):
             row, col = np.argwhere(~np.isfinite(x))[0]
             raise ValueError(f"matrix[{row}, {col}] is not finite")
+        if x.shape[0] == 0:
+            # raw_dot cannot see the width of a matrix without rows: every column sums to 0.
+            return self.public_key.encrypt(np.zeros(x.shape[1]), self.frac_bits + frac_bits)
         rows = [float_to_scaled_ints(x[i], frac_bits) for i in range(x.shape[0])]
         result = self.public_key.raw_dot(self.ciphertexts, rows)
         return CipherVector(self.public_key, result, self.frac_bits + frac_bits)

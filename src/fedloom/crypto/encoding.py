@@ -57,7 +57,9 @@ class FixedPointCodec:
 
     def __init__(self, n: int) -> None:
         self.n = gmpy2.mpz(n)
-        self.max_int = self.n // 3
+        # 3·max_int < n, so the sum of two valid values of one sign always lands in the
+        # middle third, also when 3 divides n (as it may for the plaintext stand-in).
+        self.max_int = (self.n - 1) // 3
 
     def encode_ints(self, ints: Iterable[int]) -> list[gmpy2.mpz]:
         """Map signed integers into Z_n, raising if any magnitude exceeds ``max_int``."""

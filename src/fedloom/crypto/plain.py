@@ -34,7 +34,9 @@ class PlainPublicKey(PublicKey):
         n = self.n
         return [(x + y) % n for x, y in zip(a, b, strict=True)]
 
-    raw_add_plain = raw_add
+    def raw_add_plain(self, a: Sequence[Mpz], plaintexts: Sequence[Mpz]) -> list[Mpz]:
+        """Sum mod n (a plaintext is its own "ciphertext" here)."""
+        return self.raw_add(a, plaintexts)
 
     def raw_mul(self, a: Sequence[Mpz], scalars: Sequence[int]) -> list[Mpz]:
         """Product mod n."""

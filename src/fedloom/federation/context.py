@@ -19,11 +19,11 @@ from fedloom.federation.types import FederationError, JobParties, Party
 Observer = Callable[[Party, str, Any], None]
 """Called as ``observer(src, tag, value)`` for every value this party receives (tests, audit)."""
 
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def _check_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ValueError(f"invalid tag component {name!r}: use letters, digits, '_', '.', '-'")
     return name
 

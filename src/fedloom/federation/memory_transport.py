@@ -46,7 +46,7 @@ class InMemoryBroker:
                     raise FederationTimeout(
                         f"no message {tag!r} from {src} to {dst} within {timeout:g} s"
                     )
-                self._cond.wait(remaining)
+                self._cond.wait(min(remaining, threading.TIMEOUT_MAX))
 
     def abort(self, job_id: str, reason: str) -> None:
         """Mark the job aborted and wake every receiver."""

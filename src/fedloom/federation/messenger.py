@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections import defaultdict
 
 from fedloom.federation.transport import Transport
@@ -29,6 +30,7 @@ class Messenger:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
+        chunk_size = operator.index(chunk_size)  # TypeError for floats, before any send
         if chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
         self.transport = transport
@@ -58,7 +60,6 @@ class Messenger:
         """Receive the next message from ``src`` under ``tag``, checking order and integrity."""
         wait = self.timeout if timeout is None else timeout
         seq = self._received[(src, tag)]
-        self._received[(src, tag)] += 1
         parts: list[bytes] = []
         count = 1
         index = 0
@@ -72,10 +73,15 @@ class Messenger:
                 )
             if index == 0:
                 count = env.chunk_count
+                if count < 1:
+                    raise FederationError(f"{where}: invalid chunk count {count}")
             elif env.chunk_count != count:
                 raise FederationError(f"{where}: chunk count changed mid-message")
             if checksum(env.payload) != env.checksum:
                 raise FederationError(f"{where}: checksum mismatch in chunk {index}")
             parts.append(env.payload)
             index += 1
+        # Only a complete message advances the sequence: a receive that timed out before its
+        # first chunk arrived can be retried and still expects the same message.
+        self._received[(src, tag)] += 1
         return b"".join(parts)

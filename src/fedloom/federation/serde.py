@@ -30,6 +30,8 @@ than its policy allows, so a peer cannot talk a party into "encrypting" in the c
 
 from __future__ import annotations
 
+import math
+import re
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +45,10 @@ from fedloom.federation.types import SerdeError
 MAGIC = b"FLM\x01"
 MAX_DEPTH = 64
 _ALLOWED_KINDS = frozenset("biufc")
+# Exactly the dtype strings the encoder writes (``dtype.str`` of a little-endian b/i/u/f/c
+# dtype). Anything else never reaches np.dtype, whose string parser accepts far more (and may
+# raise ValueError or SyntaxError on odd input).
+_DTYPE_STR = re.compile(r"[<|][biufc][0-9]{1,2}")
 
 _NONE, _TRUE, _FALSE, _INT, _FLOAT, _STR, _BYTES, _LIST, _DICT = range(9)
 _NDARRAY, _PUBKEY, _CIPHER, _RAW = 9, 10, 11, 12
@@ -93,7 +99,10 @@ class Serde:
     def dumps(self, value: Any) -> bytes:
         """Encode one value (see the module docstring for what is supported)."""
         out = bytearray(MAGIC)
-        self._write(out, value, 0)
+        try:
+            self._write(out, value, 0)
+        except (UnicodeEncodeError, struct.error) as exc:  # lone surrogates, lengths >= 2**32
+            raise SerdeError(f"value has no wire format: {exc}") from exc
         return bytes(out)
 
     def loads(self, data: bytes) -> Any:
@@ -160,7 +169,8 @@ class Serde:
     def _write_array(out: bytearray, arr: np.ndarray[Any, Any]) -> None:
         if arr.dtype.kind not in _ALLOWED_KINDS:
             raise SerdeError(f"arrays of dtype {arr.dtype} have no wire format")
-        arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+        # astype keeps 0-d arrays 0-d (np.ascontiguousarray would make them shape (1,)).
+        arr = arr.astype(arr.dtype.newbyteorder("<"), order="C", copy=False)
         dtype = arr.dtype.str.encode()
         out += struct.pack(">BB", _NDARRAY, len(dtype)) + dtype
         out += struct.pack(">B", arr.ndim) + struct.pack(f">{arr.ndim}Q", *arr.shape)
@@ -201,30 +211,41 @@ class Serde:
                 raise SerdeError(f"unknown key scheme {scheme!r}")
             body = bytes(r.take(r.u32()))
             try:
-                key = cls.from_bytes(body)
+                public_key: PublicKey = cls.from_bytes(body)
             except ValueError as exc:
                 raise SerdeError(f"invalid {scheme} public key: {exc}") from exc
-            return self.keyring.add(key)
+            return self.keyring.add(public_key)
         if tag in (_CIPHER, _RAW):
             return self._read_elements(r, tag)
         raise SerdeError(f"unknown type tag {tag} at offset {r.pos - 1}")
 
     @staticmethod
     def _read_array(r: _Reader) -> np.ndarray[Any, Any]:
+        text = r.text(r.u8())
+        if not _DTYPE_STR.fullmatch(text):
+            raise SerdeError(f"arrays of dtype {text!r} are not accepted")
         try:
-            dtype = np.dtype(r.text(r.u8()))
-        except TypeError as exc:
+            dtype = np.dtype(text)
+        except (TypeError, ValueError) as exc:
             raise SerdeError(f"invalid array dtype: {exc}") from exc
         if dtype.kind not in _ALLOWED_KINDS or dtype.byteorder == ">":
             raise SerdeError(f"arrays of dtype {dtype} are not accepted")
         ndim = r.u8()
         shape = struct.unpack(f">{ndim}Q", r.take(8 * ndim))
-        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
-        return np.frombuffer(r.take(nbytes), dtype=dtype).reshape(shape).copy()
+        nbytes = math.prod(shape) * dtype.itemsize  # exact; np.prod goes through floats
+        data = r.take(nbytes)
+        try:
+            return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+        except (ValueError, OverflowError) as exc:  # too many dimensions, a dimension > 2**63
+            raise SerdeError(f"invalid array shape {shape}: {exc}") from exc
 
     def _read_elements(self, r: _Reader, tag: int) -> CipherVector | RawPlaintexts:
         key = self.keyring.get(bytes(r.take(16)))
         frac_bits = r.u32()
+        if frac_bits > key.key_length:
+            # Honest results never carry more fractional bits than the modulus has; a huge
+            # value would make the receiver's next rescale or decode compute 2**frac_bits.
+            raise SerdeError(f"frac_bits {frac_bits} exceeds the {key.key_length}-bit key")
         count, width = struct.unpack(">QI", r.take(12))
         bound = key.n * key.n if tag == _CIPHER and key.scheme == "paillier" else key.n
         expected = (int(bound.bit_length()) + 7) // 8
