@@ -433,11 +433,29 @@ class TestOverflow:
             sk.decrypt(ca.take([0, 0]).sum())
         with pytest.raises(EncodingOverflowError):
             sk.decrypt(ca.take([1, 1]).dot(np.ones((2, 1)), frac_bits=0))
-        # Masking does not hide an overflow from the masking party.
-        overflowed = ca.take([0]) + ca.take([0])
+        # Masking does not hide an overflow from the masking party (raw ops skip the bounds).
+        raw_sum = pk.raw_add(ca.take([0]).ciphertexts, ca.take([0]).ciphertexts)
+        overflowed = CipherVector(pk, raw_sum, FB)
         mask = pk.new_mask(1)
         with pytest.raises(EncodingOverflowError):
             mask.remove(sk.decrypt_raw(mask.apply(overflowed)))
+
+    def test_results_that_would_wrap_around_n_are_refused_before_computing(
+        self, keys: Keys
+    ) -> None:
+        pk, sk = keys
+        ca = pk.encrypt([3.0, -1.5])
+        # Far past 3·max_int a product would wrap modulo n and decode to some valid-looking
+        # number; the bound check refuses it instead.
+        huge = 2.0 ** (pk.key_length - 60)
+        for operation in (
+            lambda: ca.mul(huge, frac_bits=0),
+            lambda: ca.dot(np.full((2, 3), huge), frac_bits=0),
+            lambda: ca.mul(2.0**200, frac_bits=0).mul(2.0**200, frac_bits=0),
+        ):
+            with pytest.raises(EncodingOverflowError, match="would overflow"):
+                operation()
+        assert sk.decrypt(ca.mul(1e6, frac_bits=0)).tolist() == [3e6, -1.5e6]
 
     @given(data=st.data())
     @settings(max_examples=60, deadline=None)
@@ -610,12 +628,13 @@ class TestFullSizeKey:
         # In range for neither: two values whose sum leaves the plaintext range.
         # (No float64 overflows a 2048-bit key when encoded: 2**1024 · 2**960 < 2**2046.)
         top_bit = int(pk.codec.max_int).bit_length() - 1
-        top = pk.encrypt([2.0**1023], 960).mul(2.0 ** (top_bit - 1983), frac_bits=0)
-        assert pk.codec.decode_ints(sk.raw_decrypt(top.ciphertexts)) == [1 << top_bit]
+        top_ct = pk.raw_encrypt(pk.codec.encode_ints([1 << top_bit]))
+        assert pk.codec.decode_ints(sk.raw_decrypt(top_ct)) == [1 << top_bit]
         with pytest.raises(EncodingOverflowError, match="overflowed"):
-            pk.codec.decode_ints(sk.raw_decrypt((top + top).ciphertexts))
-        with pytest.raises(EncodingOverflowError):
-            sk.decrypt(-top - top)
+            pk.codec.decode_ints(sk.raw_decrypt(pk.raw_add(top_ct, top_ct)))
+        # A vector whose magnitude is not known (built from raw ciphertexts) takes no arithmetic.
+        with pytest.raises(EncodingOverflowError, match="would overflow"):
+            -CipherVector(pk, top_ct, 0) - CipherVector(pk, top_ct, 0)
 
     def test_mask_randomness_and_textbook_decryption(self, keys_2048: PaillierKeys) -> None:
         pk, sk = keys_2048

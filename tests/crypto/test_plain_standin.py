@@ -95,6 +95,17 @@ def test_stand_in_agrees_with_paillier_on_random_programs(
     real, fake = pk.encrypt(start), plain_pk.encrypt(start)
     assert _outcome(pk, sk, real) == _outcome(plain_pk, plain_sk, fake)
     for _label, step in program:
+        refused = []
+        for key, vector in ((pk, real), (plain_pk, fake)):
+            try:
+                step(vector, key)
+            except EncodingOverflowError:
+                refused.append(key.scheme)
+        # Both refuse the same step up front (the bound depends only on the key size), or both
+        # compute it and decrypt to the same thing.
+        assert refused in ([], ["paillier", "plain"])
+        if refused:
+            break
         real, fake = step(real, pk), step(fake, plain_pk)
         assert _outcome(pk, sk, real) == _outcome(plain_pk, plain_sk, fake)
 

@@ -325,7 +325,7 @@ class TestKeysAndCiphertexts:
         serde = Serde(policy_ring())
         for count in (0, 1, 7):
             data = serde.dumps(pk.encrypt(np.ones(count)))
-            assert len(data) == len(MAGIC) + 1 + 16 + 4 + 8 + 4 + count * pk.ciphertext_bytes
+            assert len(data) == len(MAGIC) + 1 + 16 + 4 + 4 + 8 + 4 + count * pk.ciphertext_bytes
 
     def test_plain_vectors_and_raw_plaintexts_round_trip(self, paillier_keys: PaillierKeys) -> None:
         pk, sk = paillier_keys
@@ -417,6 +417,7 @@ class TestKeysAndCiphertexts:
         *,
         tag: int = 11,
         frac_bits: int = 53,
+        bound_bits: int = 120,
         width: int | None = None,
         count: int | None = None,
     ) -> bytes:
@@ -427,7 +428,7 @@ class TestKeysAndCiphertexts:
             MAGIC
             + bytes([tag])
             + pk.fingerprint
-            + struct.pack(">IQI", frac_bits, count, width)
+            + struct.pack(">IIQI", frac_bits, bound_bits, count, width)
             + body
         )
 
@@ -447,6 +448,18 @@ class TestKeysAndCiphertexts:
             serde.loads(self._vector_payload(pk, [1], tag=12))  # raw elements are n-sized
         with pytest.raises(SerdeError):
             serde.loads(self._vector_payload(pk, [1], count=2**64 - 1))
+        with pytest.raises(SerdeError, match="ciphertext is 0"):
+            serde.loads(self._vector_payload(pk, [1, 0]))
+        with pytest.raises(SerdeError, match="bound_bits"):
+            serde.loads(self._vector_payload(pk, [1], bound_bits=pk.key_length + 1))
+
+    def test_the_magnitude_bound_travels_with_the_vector(self, paillier_keys: PaillierKeys) -> None:
+        pk, _ = paillier_keys
+        serde = Serde(policy_ring())
+        serde.keyring.add(pk)
+        vector = pk.encrypt([1.0, -2.0]).mul(3.0)
+        again = serde.loads(serde.dumps(vector))
+        assert again.bound_bits == vector.bound_bits == 2 * (53 + 64)
 
     def test_absurd_frac_bits_are_refused(self, paillier_keys: PaillierKeys) -> None:
         pk, _ = paillier_keys

@@ -20,6 +20,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from fedloom.crypto.encoding import (
     DEFAULT_FRAC_BITS,
+    VALUE_BITS,
+    EncodingOverflowError,
     FixedPointCodec,
     as_float_vector,
     float_to_scaled_ints,
@@ -97,8 +99,10 @@ class PublicKey(ABC):
 
     def encrypt(self, values: ArrayLike, frac_bits: int = DEFAULT_FRAC_BITS) -> CipherVector:
         """Encrypt a float scalar or 1-D array with fresh randomness per element."""
-        encoded = self.codec.encode(values, frac_bits)
-        return CipherVector(self, self.raw_encrypt(encoded), frac_bits)
+        ints = float_to_scaled_ints(as_float_vector(values), frac_bits)
+        encoded = self.codec.encode_ints(ints)
+        bound = _magnitude_bits(ints, frac_bits)
+        return CipherVector(self, self.raw_encrypt(encoded), frac_bits, bound)
 
     def new_mask(self, size: int) -> Mask:
         """Draw a uniform random mask in Z_n for ``size`` values; it never leaves the party."""
@@ -166,7 +170,9 @@ class Mask:
         if vector.public_key != self.public_key or len(vector) != len(self):
             raise KeyMismatchError("mask and vector differ in key or length")
         ciphertexts = self.public_key.raw_add_plain(vector.ciphertexts, self.elements)
-        return CipherVector(self.public_key, ciphertexts, vector.frac_bits)
+        # Masked plaintexts are uniform in Z_n: no bound, so no further arithmetic is allowed.
+        bound = self.public_key.key_length
+        return CipherVector(self.public_key, ciphertexts, vector.frac_bits, bound)
 
     def remove(self, raw: RawPlaintexts) -> NDArray[np.float64]:
         """Subtract the mask from decrypted masked values and decode them to floats."""
@@ -175,6 +181,16 @@ class Mask:
         n = self.public_key.n
         unmasked = [(m - r) % n for m, r in zip(raw.elements, self.elements, strict=True)]
         return self.public_key.codec.decode(unmasked, raw.frac_bits)
+
+
+def _magnitude_bits(ints: Sequence[int], frac_bits: int) -> int:
+    """Bits bounding |m| for encoded operands; never below frac_bits + VALUE_BITS.
+
+    The floor keeps the bound (which travels with a vector) independent of the data for any
+    magnitude under 2**VALUE_BITS; only larger values make it grow.
+    """
+    largest = max((abs(m) for m in ints), default=0)
+    return max(int(largest).bit_length(), frac_bits + VALUE_BITS)
 
 
 def _broadcast_len(a: int, b: int) -> int:
@@ -187,18 +203,42 @@ def _broadcast_len(a: int, b: int) -> int:
 
 
 class CipherVector:
-    """A 1-D vector of ciphertexts under one public key, with its fixed-point scale."""
+    """A 1-D vector of ciphertexts under one public key, with its fixed-point scale.
 
-    __slots__ = ("ciphertexts", "frac_bits", "public_key")
+    ``bound_bits`` is an upper bound on the bit length of every encoded plaintext |m|. Each
+    operation derives the bound of its result and raises :class:`EncodingOverflowError` before
+    computing anything that could leave the encodable range, so a homomorphic result can never
+    wrap around modulo n into a wrong number.
+    """
+
+    __slots__ = ("bound_bits", "ciphertexts", "frac_bits", "public_key")
 
     # Make numpy defer to our reflected operators: without this, ``ndarray + vector`` (or
     # ``-``, ``*``) broadcasts elementwise and returns an object array of 1-element vectors.
     __array_ufunc__ = None
 
-    def __init__(self, public_key: PublicKey, ciphertexts: list[Mpz], frac_bits: int) -> None:
+    def __init__(
+        self,
+        public_key: PublicKey,
+        ciphertexts: list[Mpz],
+        frac_bits: int,
+        bound_bits: int | None = None,
+    ) -> None:
         self.public_key = public_key
         self.ciphertexts = ciphertexts
         self.frac_bits = frac_bits
+        # Unknown provenance means unknown magnitude: no arithmetic until re-encrypted.
+        self.bound_bits = public_key.key_length if bound_bits is None else bound_bits
+
+    def _result(self, ciphertexts: list[Mpz], frac_bits: int, bound_bits: int) -> CipherVector:
+        """A derived vector, after checking its bound fits the plaintext range."""
+        limit = int(self.public_key.codec.max_int).bit_length() - 1
+        if bound_bits > limit:
+            raise EncodingOverflowError(
+                f"result could need {bound_bits} bits, the plaintext range of this key holds "
+                f"{limit}; the computation would overflow"
+            )
+        return CipherVector(self.public_key, ciphertexts, frac_bits, bound_bits)
 
     def __len__(self) -> int:
         return len(self.ciphertexts)
@@ -217,9 +257,8 @@ class CipherVector:
         if shift == 0:
             return self
         scalars = [1 << shift] * len(self)
-        return CipherVector(
-            self.public_key, self.public_key.raw_mul(self.ciphertexts, scalars), frac_bits
-        )
+        shifted = self.public_key.raw_mul(self.ciphertexts, scalars)
+        return self._result(shifted, frac_bits, self.bound_bits + shift)
 
     def _broadcast(self, size: int) -> list[Mpz]:
         return self.ciphertexts * size if len(self) == 1 and size != 1 else self.ciphertexts
@@ -230,19 +269,24 @@ class CipherVector:
             bits = max(self.frac_bits, other.frac_bits)
             a, b = self._rescaled(bits), other._rescaled(bits)
             size = _broadcast_len(len(a), len(b))
+            bound = max(a.bound_bits, b.bound_bits) + 1
+            a._result([], bits, bound)
             summed = self.public_key.raw_add(a._broadcast(size), b._broadcast(size))
-            return CipherVector(self.public_key, summed, bits)
+            return a._result(summed, bits, bound)
         plain = as_float_vector(other, "plaintext operand")
         size = _broadcast_len(len(self), plain.size)
-        encoded = self.public_key.codec.encode(np.broadcast_to(plain, (size,)), self.frac_bits)
+        ints = float_to_scaled_ints(np.broadcast_to(plain, (size,)).copy(), self.frac_bits)
+        bound = max(self.bound_bits, _magnitude_bits(ints, self.frac_bits)) + 1
+        self._result([], self.frac_bits, bound)
+        encoded = self.public_key.codec.encode_ints(ints)
         summed = self.public_key.raw_add_plain(self._broadcast(size), encoded)
-        return CipherVector(self.public_key, summed, self.frac_bits)
+        return self._result(summed, self.frac_bits, bound)
 
     __radd__ = __add__
 
     def __neg__(self) -> CipherVector:
         minus = self.public_key.raw_mul(self.ciphertexts, [-1] * len(self))
-        return CipherVector(self.public_key, minus, self.frac_bits)
+        return self._result(minus, self.frac_bits, self.bound_bits)
 
     def __sub__(self, other: CipherVector | ArrayLike) -> CipherVector:
         if isinstance(other, CipherVector):
@@ -257,8 +301,10 @@ class CipherVector:
         plain = as_float_vector(scalars, "plaintext multiplier")
         size = _broadcast_len(len(self), plain.size)
         ints = float_to_scaled_ints(np.broadcast_to(plain, (size,)).copy(), frac_bits)
+        bound = self.bound_bits + _magnitude_bits(ints, frac_bits)
+        self._result([], self.frac_bits + frac_bits, bound)
         product = self.public_key.raw_mul(self._broadcast(size), ints)
-        return CipherVector(self.public_key, product, self.frac_bits + frac_bits)
+        return self._result(product, self.frac_bits + frac_bits, bound)
 
     def __mul__(self, scalars: ArrayLike) -> CipherVector:
         return self.mul(scalars)
@@ -277,29 +323,32 @@ class CipherVector:
             # raw_dot cannot see the width of a matrix without rows: every column sums to 0.
             return self.public_key.encrypt(np.zeros(x.shape[1]), self.frac_bits + frac_bits)
         rows = [float_to_scaled_ints(x[i], frac_bits) for i in range(x.shape[0])]
+        column_l1 = [sum(abs(row[j]) for row in rows) for j in range(x.shape[1])]
+        floor = frac_bits + VALUE_BITS + (len(rows) - 1).bit_length()
+        bound = self.bound_bits + max(_magnitude_bits(column_l1, frac_bits), floor)
+        self._result([], self.frac_bits + frac_bits, bound)
         result = self.public_key.raw_dot(self.ciphertexts, rows)
-        return CipherVector(self.public_key, result, self.frac_bits + frac_bits)
+        return self._result(result, self.frac_bits + frac_bits, bound)
 
     def sum(self) -> CipherVector:
         """The encrypted sum of all elements, as a vector of length 1."""
         if len(self) == 0:
             return self.public_key.encrypt(0.0, self.frac_bits)
-        return CipherVector(
-            self.public_key,
-            self.public_key.raw_dot(self.ciphertexts, [[1]] * len(self)),
-            self.frac_bits,
-        )
+        bound = self.bound_bits + (len(self) - 1).bit_length()
+        self._result([], self.frac_bits, bound)
+        total = self.public_key.raw_dot(self.ciphertexts, [[1]] * len(self))
+        return self._result(total, self.frac_bits, bound)
 
     def rerandomize(self) -> CipherVector:
         """Fresh ciphertexts of the same plaintexts, unlinkable to this vector."""
         fresh = self.public_key.raw_rerandomize(self.ciphertexts)
-        return CipherVector(self.public_key, fresh, self.frac_bits)
+        return CipherVector(self.public_key, fresh, self.frac_bits, self.bound_bits)
 
     def take(self, indices: ArrayLike) -> CipherVector:
         """The sub-vector at the given integer positions (e.g. one mini-batch)."""
         idx = np.asarray(indices, dtype=np.int64)
         picked = [self.ciphertexts[i] for i in idx.tolist()]
-        return CipherVector(self.public_key, picked, self.frac_bits)
+        return CipherVector(self.public_key, picked, self.frac_bits, self.bound_bits)
 
     @staticmethod
     def concat(parts: Sequence[CipherVector]) -> CipherVector:
@@ -310,7 +359,9 @@ class CipherVector:
         for p in parts[1:]:
             if p.public_key != parts[0].public_key:
                 raise KeyMismatchError("cannot concatenate vectors under different keys")
+        aligned = [p._rescaled(bits) for p in parts]
         out: list[Mpz] = []
-        for p in parts:
-            out.extend(p._rescaled(bits).ciphertexts)
-        return CipherVector(parts[0].public_key, out, bits)
+        for p in aligned:
+            out.extend(p.ciphertexts)
+        bound = max(p.bound_bits for p in aligned)
+        return CipherVector(parts[0].public_key, out, bits, bound)

@@ -17,6 +17,9 @@ from numpy.typing import ArrayLike, NDArray
 DEFAULT_FRAC_BITS = 53
 """Fractional bits of encrypted values: the full precision of a float64 mantissa around 1.0."""
 
+VALUE_BITS = 64
+"""Integer bits assumed for every operand below 2**64 when bounding homomorphic results."""
+
 _EXACT_FLOAT_LIMIT = float(2**53)
 _MAX_FRAC_BITS = 960
 

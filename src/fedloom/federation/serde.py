@@ -18,9 +18,11 @@ tag   type            body
 9     ndarray         dtype (length u8 + ASCII numpy dtype string, little-endian, kinds
                       b/i/u/f/c only), ndim u8, shape u64 × ndim, raw C-order bytes
 10    public key      scheme (length u8 + ASCII), length u32, scheme-specific key body
-11    CipherVector    key fingerprint (16 bytes), frac_bits u32, count u64, width u32,
-                      count × width-byte big-endian ciphertexts
-12    RawPlaintexts   same layout as CipherVector; decrypted, still-masked elements of Z_n
+11    CipherVector    key fingerprint (16 bytes), frac_bits u32, bound_bits u32 (bit bound of
+                      the encoded plaintexts), count u64, width u32, count × width-byte
+                      big-endian ciphertexts
+12    RawPlaintexts   same layout as CipherVector (bound_bits = key length); decrypted,
+                      still-masked elements of Z_n
 ====  ==============  =====================================================================
 
 Ciphertexts decode only under a public key this party already knows (it received or sent it
@@ -159,7 +161,8 @@ class Serde:
             key = value.public_key
             width = key.ciphertext_bytes if tag == _CIPHER else (key.key_length + 7) // 8
             out += struct.pack(">B", tag) + key.fingerprint
-            out += struct.pack(">IQI", value.frac_bits, len(elements), width)
+            bound = value.bound_bits if isinstance(value, CipherVector) else key.key_length
+            out += struct.pack(">IIQI", value.frac_bits, bound, len(elements), width)
             for element in elements:
                 out += int(element).to_bytes(width, "big")
         else:
@@ -246,6 +249,9 @@ class Serde:
             # Honest results never carry more fractional bits than the modulus has; a huge
             # value would make the receiver's next rescale or decode compute 2**frac_bits.
             raise SerdeError(f"frac_bits {frac_bits} exceeds the {key.key_length}-bit key")
+        bound_bits = r.u32()
+        if bound_bits > key.key_length:
+            raise SerdeError(f"bound_bits {bound_bits} exceeds the {key.key_length}-bit key")
         count, width = struct.unpack(">QI", r.take(12))
         bound = key.n * key.n if tag == _CIPHER and key.scheme == "paillier" else key.n
         expected = (int(bound.bit_length()) + 7) // 8
@@ -258,7 +264,9 @@ class Serde:
         if any(e >= bound for e in elements):
             raise SerdeError("an element is out of range for its key")
         if tag == _CIPHER:
-            return CipherVector(key, elements, frac_bits)
+            if key.scheme == "paillier" and any(e == 0 for e in elements):
+                raise SerdeError("a ciphertext is 0, which no encryption produces")
+            return CipherVector(key, elements, frac_bits, bound_bits)
         return RawPlaintexts(key, elements, frac_bits)
 
 
