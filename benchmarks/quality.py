@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from datasets import make_breast_split
+from datasets import make_breast_split, make_synthetic_split
 from fedloom.data import Table, read_fate_csv
 from fedloom.federation import JobParties, KeyRing, run_parties
 from fedloom.ml.evaluation import auc, ks
@@ -41,6 +41,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--guest", type=Path, help="guest CSV: id,y,x0,... (default: breast split)")
     ap.add_argument("--host", type=Path, help="host CSV: id,x0,...")
+    ap.add_argument(
+        "--synthetic",
+        metavar="ROWSxG+H",
+        help="generate a credit-like dataset of this shape instead, e.g. 30000x13+10",
+    )
     ap.add_argument("--label", default="y", help="label column of the guest file")
     ap.add_argument("--dataset", help="name printed in the result (default: from the file name)")
     ap.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "data")
@@ -61,6 +66,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--seed", type=int, default=42)
     return ap.parse_args(argv)
+
+
+def parse_shape(text: str) -> tuple[int, int, int]:
+    """``"30000x13+10"`` → (30000, 13, 10), with a clear error for anything else."""
+    try:
+        rows, cols = text.lower().split("x")
+        guest, host = cols.split("+")
+        shape = int(rows), int(guest), int(host)
+    except ValueError:
+        raise SystemExit(
+            f"--synthetic {text!r}: expected ROWSxGUEST+HOST, e.g. 30000x13+10"
+        ) from None
+    if min(shape) < 1:
+        raise SystemExit(f"--synthetic {text!r}: every number must be positive")
+    return shape
 
 
 def intersect(guest: Table, host: Table, method: str, key_length: int) -> tuple[Table, Table]:
@@ -142,7 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if (args.guest is None) != (args.host is None):
         raise SystemExit("--guest and --host go together")
-    if args.guest is None:
+    if args.synthetic:
+        if args.guest is not None:
+            raise SystemExit("--synthetic replaces --guest/--host; give one or the other")
+        rows, guest_cols, host_cols = parse_shape(args.synthetic)
+        args.guest, args.host = make_synthetic_split(
+            args.data_dir, rows, guest_cols, host_cols, seed=args.seed
+        )
+        dataset = args.dataset or f"synthetic_{args.synthetic}"
+    elif args.guest is None:
         args.guest, args.host = make_breast_split(args.data_dir, seed=args.seed)
         dataset = args.dataset or "breast"
     else:
