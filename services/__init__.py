@@ -1,0 +1,1 @@
+"""Deployable services of a fedloom site: proxy, flow, executor, and the CLI."""
