@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import gmpy2
 
 from fedloom.crypto.cipher import Mpz, PrivateKey, PublicKey
+from fedloom.crypto.multiexp import signed_multi_exp
 from fedloom.crypto.randomness import DEFAULT_RANDOMNESS, BlindingSource, RandomnessMode
 
 DEFAULT_KEY_LENGTH = 2048
@@ -78,24 +79,9 @@ class PaillierPublicKey(PublicKey):
         return out
 
     def raw_dot(self, a: Sequence[Mpz], matrix: Sequence[Sequence[int]]) -> list[Mpz]:
-        """Column-wise ``Π_i c_i^{x_ij}``, inverting each c_i at most once."""
-        _release_gil()
-        nsq = self.nsquare
+        """Column-wise ``Π_i c_i^{x_ij}`` by bucket multi-exponentiation (one inverse a column)."""
         width = len(matrix[0]) if matrix else 0
-        acc = [gmpy2.mpz(1)] * width
-        for c, row in zip(a, matrix, strict=True):
-            inv: Mpz | None = None
-            for j, k in enumerate(row):
-                if k == 0:
-                    continue
-                if k > 0:
-                    term = gmpy2.powmod(c, k, nsq) if k != 1 else c
-                else:
-                    if inv is None:
-                        inv = gmpy2.invert(c, nsq)
-                    term = gmpy2.powmod(inv, -k, nsq) if k != -1 else inv
-                acc[j] = acc[j] * term % nsq
-        return acc
+        return [signed_multi_exp(a, [row[j] for row in matrix], self.nsquare) for j in range(width)]
 
     def raw_rerandomize(self, a: Sequence[Mpz]) -> list[Mpz]:
         """Multiply each ciphertext by a fresh ``r^n``."""
