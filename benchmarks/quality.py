@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from datasets import make_breast_split, make_synthetic_split
 from fedloom.data import Table, read_fate_csv
+from fedloom.data.examples import make_breast_split, make_synthetic_split
 from fedloom.federation import JobParties, KeyRing, run_parties
 from fedloom.ml.evaluation import auc, ks
 from fedloom.ml.hetero_lr import (
@@ -30,6 +26,7 @@ from fedloom.ml.hetero_lr import (
     HeteroLRHost,
     HeteroLRParam,
 )
+from fedloom.ml.hetero_lr.baseline import centralized_scores
 from fedloom.ml.psi import IntersectionGuest, IntersectionHost, IntersectParam
 
 PARTIES = JobParties.of(guest=9999, hosts=[10000], arbiter=10001)
@@ -137,26 +134,6 @@ def federated(
     return scores, guest.model.n_iter
 
 
-def centralized(x: np.ndarray, y: np.ndarray, param: HeteroLRParam) -> np.ndarray:
-    """scikit-learn on the joined rows: log loss, same penalty, same iteration budget."""
-    from sklearn.linear_model import LogisticRegression
-
-    rows = len(y)
-    kwargs: dict[str, Any] = {"max_iter": param.max_iter, "fit_intercept": True}
-    if param.penalty is None or param.alpha == 0:
-        kwargs["penalty"] = None
-    elif param.penalty == "L2":
-        kwargs.update(penalty="l2", C=1.0 / (param.alpha * rows))
-    else:
-        kwargs.update(penalty="l1", C=1.0 / (param.alpha * rows), solver="saga")
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = LogisticRegression(**kwargs).fit(x, y)
-    return np.asarray(model.predict_proba(x)[:, 1])
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its JSON line."""
     args = parse_args(argv)
@@ -200,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         gx, hx = standardize(gx), standardize(hx)
     scores, n_iter = federated(gx, guest.labels, hx, param)
     seconds = time.perf_counter() - started
-    central = centralized(np.hstack([gx, hx]), guest.labels, param)
+    central = centralized_scores(np.hstack([gx, hx]), guest.labels, param)
     print(
         json.dumps(
             {

@@ -1,4 +1,8 @@
-"""Datasets the benchmarks generate locally, written in FATE's CSV format."""
+"""Example datasets generated locally (no downloads), written in FATE's CSV format.
+
+Used by the demo and the benchmarks. ``make_breast_split`` needs scikit-learn (a dev/bench
+extra) for its bundled copy of the breast-cancer data.
+"""
 
 from __future__ import annotations
 

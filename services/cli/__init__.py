@@ -1,0 +1,1 @@
+"""The ``fedloom`` command line: run sites and services, upload tables, drive jobs."""
