@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: install demo test lint typecheck bench-quality clean
+.PHONY: install demo demo-inprocess local-up local-down test lint typecheck bench-quality clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,13 @@ install: $(BIN)/activate
 
 demo: install
 	$(PY) benchmarks/quality.py
+
+local-up: install
+	$(BIN)/fedloom local up --dir .fedloom/local
+	@echo "sites: .fedloom/local/sites.json"
+
+local-down:
+	$(BIN)/fedloom local down --dir .fedloom/local
 
 test:
 	$(PY) -m pytest

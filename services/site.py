@@ -36,6 +36,7 @@ class SiteConfig(BaseModel):
     database_url: str | None = None
     redis_url: str | None = None
     executors: int = Field(default=1, ge=0)
+    min_key_length: int = Field(default=2048, ge=512)
 
     @property
     def proxy_address(self) -> str:
@@ -58,6 +59,7 @@ class SiteConfig(BaseModel):
             "FEDLOOM_FLOW_LISTEN": f"{self.host}:{self.flow_port}",
             "FEDLOOM_FLOW_URL": self.flow_url,
             "FEDLOOM_DATA_DIR": str(self.data_dir),
+            "FEDLOOM_MIN_KEY_LENGTH": str(self.min_key_length),
         }
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
@@ -171,6 +173,7 @@ def local_configs(
     *,
     redis_url: str | None = None,
     database_urls: dict[int, str] | None = None,
+    min_key_length: int = 2048,
 ) -> list[SiteConfig]:
     """Configs of several sites on loopback, on free ports, each routing to all the others."""
     import secrets
@@ -189,6 +192,7 @@ def local_configs(
                 data_dir=base_dir / str(party),
                 redis_url=redis_url,
                 database_url=(database_urls or {}).get(party),
+                min_key_length=min_key_length,
             )
         )
     return configs
