@@ -1,0 +1,253 @@
+"""FATE's ``HeteroLogisticParam``, every name and default, mapped to ``HeteroLRParam``.
+
+Options fedloom implements are passed on; options that only matter for features it does not
+have (cross validation, stepwise, validation during training, SQN, random batches) are
+accepted while those features stay switched off, and refused with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar, Literal
+
+from pydantic import (
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+
+from fedloom.components.base import FateParam, lower, supported
+from fedloom.components.evaluation import normalise_metrics
+from fedloom.crypto import DEFAULT_KEY_LENGTH
+from fedloom.ml.hetero_lr import HeteroLRParam
+
+Number = StrictInt | StrictFloat
+_NO_VALIDATION = "validation during training needs validate_data, which fedloom does not take"
+
+
+class InitParam(FateParam):
+    """FATE's ``init_param``."""
+
+    init_method: Literal["random_uniform", "random_normal", "zeros", "ones", "const"] = (
+        "random_uniform"
+    )
+    init_const: Number = 1
+    fit_intercept: StrictBool = True
+    random_seed: StrictInt | None = None
+
+    _lower = field_validator("init_method", mode="before")(lower)
+
+
+class EncryptParam(FateParam):
+    """FATE's ``encrypt_param``: Paillier, with fedloom's 2048-bit default key length."""
+
+    method: StrictStr | None = "Paillier"
+    key_length: StrictInt = Field(default=DEFAULT_KEY_LENGTH, ge=512)
+
+    @field_validator("method")
+    @classmethod
+    def _paillier(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("HeteroLR always encrypts; method None (no encryption) is refused")
+        why = "FATE ≥ 1.7 dropped it for safety; use 'Paillier'"
+        supported(
+            value.lower(), ("paillier",), {"iterativeaffine": why, "randomiterativeaffine": why}
+        )
+        return "Paillier"
+
+    @field_validator("key_length")
+    @classmethod
+    def _even(cls, value: int) -> int:
+        if value % 2:
+            raise ValueError("key_length must be even")
+        return value
+
+
+class EncryptedModeCalculatorParam(FateParam):
+    """FATE's ``encrypted_mode_calculator_param`` (strict mode: fresh randomness everywhere)."""
+
+    mode: StrictStr = "strict"
+    re_encrypted_rate: Number = Field(default=1, ge=0, le=1)
+
+    only_default: ClassVar[Mapping[str, str]] = {
+        "mode": "every ciphertext is freshly randomised (FATE's 'strict' mode)"
+    }
+    _lower = field_validator("mode", mode="before")(lower)
+
+
+class PredictParam(FateParam):
+    """FATE's ``predict_param``."""
+
+    threshold: Number = 0.5
+
+
+class CrossValidationParam(FateParam):
+    """FATE's ``cv_param``; cross validation itself (``need_cv``) is not supported."""
+
+    n_splits: StrictInt = Field(default=5, ge=1)
+    mode: Literal["hetero", "homo"] = "hetero"
+    role: Literal["guest", "host", "arbiter"] = "guest"
+    shuffle: StrictBool = True
+    random_seed: StrictInt | None = Field(default=1, ge=1)
+    need_cv: StrictBool = False
+    output_fold_history: StrictBool = False
+    history_with_value: StrictBool = False
+
+    only_default: ClassVar[Mapping[str, str]] = {"need_cv": "cross validation is not supported"}
+    _lower = field_validator("mode", "role", mode="before")(lower)
+
+
+class StepwiseParam(FateParam):
+    """FATE's ``stepwise_param``; stepwise selection (``need_stepwise``) is not supported."""
+
+    score_name: Literal["aic", "bic"] = "aic"
+    mode: Literal["hetero", "homo"] = "hetero"
+    role: Literal["guest", "host", "arbiter"] = "guest"
+    direction: Literal["both", "forward", "backward"] = "both"
+    max_step: StrictInt = Field(default=10, ge=1)
+    nvmin: StrictInt = Field(default=2, ge=2)
+    nvmax: StrictInt | None = Field(default=None, ge=2)
+    need_stepwise: StrictBool = False
+
+    only_default: ClassVar[Mapping[str, str]] = {
+        "need_stepwise": "stepwise feature selection is not supported"
+    }
+    _lower = field_validator("score_name", "mode", "role", "direction", mode="before")(lower)
+
+
+class SQNParam(FateParam):
+    """FATE's ``sqn_param`` (used by the 'sqn' optimizer, which fedloom does not have)."""
+
+    update_interval_L: StrictInt = Field(default=3, ge=1)
+    memory_M: StrictInt = Field(default=5, ge=1)
+    sample_size: StrictInt = Field(default=5000, ge=1)
+    random_seed: StrictInt | None = Field(default=None, ge=1)
+
+
+class CallbackParam(FateParam):
+    """FATE's ``callback_param``: only ``ModelCheckpoint`` (the model is saved at the end)."""
+
+    callbacks: list[StrictStr] = Field(default_factory=list)
+    validation_freqs: StrictInt | list[StrictInt] | None = None
+    early_stopping_rounds: StrictInt | None = None
+    metrics: list[StrictStr] = Field(default_factory=list)
+    use_first_metric_only: StrictBool = False
+    save_freq: StrictInt = Field(default=1, ge=1)
+
+    only_default: ClassVar[Mapping[str, str]] = {
+        "validation_freqs": _NO_VALIDATION,
+        "early_stopping_rounds": _NO_VALIDATION,
+    }
+
+    @field_validator("callbacks")
+    @classmethod
+    def _callbacks(cls, value: list[str]) -> list[str]:
+        why = _NO_VALIDATION
+        for name in value:
+            supported(
+                name, ("ModelCheckpoint",), {"EarlyStopping": why, "PerformanceEvaluate": why}
+            )
+        return value
+
+
+class HeteroLogisticParam(FateParam):
+    """FATE's HeteroLR parameters (FATE 1.x ``HeteroLogisticParam``)."""
+
+    penalty: Literal["L1", "L2"] | None = "L2"
+    tol: Number = Field(default=1e-4, ge=0)
+    alpha: Number = Field(default=1.0, ge=0)
+    optimizer: StrictStr = "rmsprop"
+    batch_size: StrictInt = -1
+    shuffle: StrictBool = True
+    batch_strategy: StrictStr = "full"
+    masked_rate: Number = Field(default=5, ge=0)
+    learning_rate: Number = Field(default=0.01, gt=0)
+    init_param: InitParam = InitParam()
+    max_iter: StrictInt = Field(default=100, ge=1)
+    early_stop: Literal["diff", "abs", "weight_diff"] = "diff"
+    encrypt_param: EncryptParam = EncryptParam()
+    encrypted_mode_calculator_param: EncryptedModeCalculatorParam = EncryptedModeCalculatorParam()
+    predict_param: PredictParam = PredictParam()
+    cv_param: CrossValidationParam = CrossValidationParam()
+    decay: Number = Field(default=1, ge=0)
+    decay_sqrt: StrictBool = True
+    sqn_param: SQNParam = SQNParam()
+    multi_class: StrictStr = "ovr"
+    validation_freqs: StrictInt | list[StrictInt] | None = None
+    early_stopping_rounds: StrictInt | None = None
+    metrics: list[StrictStr] = Field(default_factory=lambda: ["auc", "ks"])
+    use_first_metric_only: StrictBool = False
+    floating_point_precision: StrictInt | None = Field(default=23, ge=1, le=53)
+    stepwise_param: StepwiseParam = StepwiseParam()
+    callback_param: CallbackParam = CallbackParam()
+
+    only_default: ClassVar[Mapping[str, str]] = {
+        "multi_class": "labels are binary (0/1); one-vs-rest needs multi-class labels",
+        "validation_freqs": _NO_VALIDATION,
+        "early_stopping_rounds": _NO_VALIDATION,
+    }
+
+    @field_validator("penalty", mode="before")
+    @classmethod
+    def _penalty(cls, value: object) -> object:
+        if isinstance(value, str):
+            return None if value.upper() == "NONE" else value.upper()
+        return value
+
+    _lower = field_validator(
+        "optimizer", "batch_strategy", "early_stop", "multi_class", mode="before"
+    )(lower)
+
+    @field_validator("optimizer")
+    @classmethod
+    def _optimizer(cls, value: str) -> str:
+        return supported(
+            value,
+            ("sgd", "rmsprop", "adam", "adagrad"),
+            {"nesterov_momentum_sgd": "not implemented", "sqn": "not implemented"},
+        )
+
+    @field_validator("batch_strategy")
+    @classmethod
+    def _batches(cls, value: str) -> str:
+        return supported(value, ("full",), {"random": "mini-batches cover every row per epoch"})
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch_size(cls, value: int) -> int:
+        if value != -1 and value < 1:
+            raise ValueError("batch_size must be -1 (all rows) or a positive number of rows")
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, value: list[str]) -> list[str]:
+        return normalise_metrics(value, "binary")
+
+    def to_ml(self) -> HeteroLRParam:
+        """The algorithm's parameters."""
+        return HeteroLRParam.model_validate(
+            {
+                "penalty": self.penalty,
+                "tol": self.tol,
+                "alpha": self.alpha,
+                "optimizer": self.optimizer,
+                "batch_size": self.batch_size,
+                "shuffle": self.shuffle,
+                "batch_strategy": self.batch_strategy,
+                "learning_rate": self.learning_rate,
+                "init_param": self.init_param.model_dump(),
+                "max_iter": self.max_iter,
+                "early_stop": self.early_stop,
+                "encrypt_param": {
+                    "method": "paillier",
+                    "key_length": self.encrypt_param.key_length,
+                },
+                "decay": self.decay,
+                "decay_sqrt": self.decay_sqrt,
+                "floating_point_precision": self.floating_point_precision,
+            }
+        )
