@@ -14,6 +14,9 @@ install: $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[dev]'
 
 demo: install
+	$(BIN)/fedloom demo --dir .fedloom/demo
+
+demo-inprocess: install
 	$(PY) benchmarks/quality.py
 
 local-up: install
@@ -27,8 +30,8 @@ test:
 	$(PY) -m pytest
 
 lint:
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src services tests benchmarks proto
+	$(BIN)/ruff format --check src services tests benchmarks proto
 	$(BIN)/mypy
 
 typecheck:

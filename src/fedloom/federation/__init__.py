@@ -1,5 +1,7 @@
 """Federation: how parties of a job exchange values (Context, serde, transports)."""
 
+from typing import TYPE_CHECKING
+
 from fedloom.federation.context import Context, PartyGroup, PartyHandle
 from fedloom.federation.harness import HarnessResult, PartyFailed, Received, run_parties
 from fedloom.federation.memory_transport import InMemoryBroker, InMemoryTransport
@@ -16,12 +18,16 @@ from fedloom.federation.types import (
     SerdeError,
 )
 
+if TYPE_CHECKING:
+    from fedloom.federation.grpc_transport import GrpcTransport
+
 __all__ = [
     "Context",
     "Envelope",
     "FederationAborted",
     "FederationError",
     "FederationTimeout",
+    "GrpcTransport",
     "HarnessResult",
     "InMemoryBroker",
     "InMemoryTransport",
@@ -38,3 +44,13 @@ __all__ = [
     "Transport",
     "run_parties",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The gRPC transport is imported on first use, so that single-process code (ml/, tests,
+    # the in-memory harness) does not load grpc.
+    if name == "GrpcTransport":
+        from fedloom.federation.grpc_transport import GrpcTransport
+
+        return GrpcTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

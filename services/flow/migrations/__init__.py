@@ -1,0 +1,1 @@
+"""Alembic migrations of the flow database (``alembic -c services/flow/alembic.ini ...``)."""

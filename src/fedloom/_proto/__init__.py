@@ -1,0 +1,1 @@
+"""Code generated from the .proto files in ``proto/`` by ``proto/generate.py``."""
