@@ -39,7 +39,7 @@ def test_example_job_is_planned(job: dict[str, Any]) -> None:
     assert reader[0].params["table"] == {"name": "breast_hetero_host", "namespace": "experiment"}
     arbiter = {t.component for t in plan.tasks_for_party(10001)}
     assert "reader_0" not in arbiter and "hetero_lr_0" in arbiter
-    assert plan.tasks_for_party(9999, "hetero_lr_0")[0].params["max_iter"] == 30
+    assert plan.tasks_for_party(9999, "hetero_lr_0")[0].params["max_iter"] == 20
 
 
 def test_dsl_errors_keep_their_paths(job: dict[str, Any]) -> None:
