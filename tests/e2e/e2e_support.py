@@ -18,13 +18,22 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hetero_lr"
 
 
 def start_sites(
-    base: Path, *, redis_url: str | None = None, database_urls: dict[int, str] | None = None
+    base: Path,
+    *,
+    redis_url: str | None = None,
+    database_urls: dict[int, str] | None = None,
+    parties: list[int] | None = None,
+    min_key_length: int = 1024,
 ) -> list[Site]:
-    """Three sites (guest 9999, host 10000, arbiter 10001) admitting 1024-bit keys."""
+    """Sites on loopback (default: guest 9999, host 10000, arbiter 10001; 1024-bit keys ok)."""
     sites: list[Site] = []
     try:
         for config in local_configs(
-            base, PARTIES, redis_url=redis_url, database_urls=database_urls, min_key_length=1024
+            base,
+            parties or PARTIES,
+            redis_url=redis_url,
+            database_urls=database_urls,
+            min_key_length=min_key_length,
         ):
             site = Site(config)
             sites.append(site)
