@@ -125,25 +125,25 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("name")
     table.add_argument("file")
     table.add_argument("--label", help="label column (guest tables)")
-    job = with_target(sub.add_parser("job", help="submit / status / wait / cancel / metrics"))
-    job.add_argument("action", choices=["submit", "status", "wait", "cancel", "metrics"])
-    job.add_argument("job_id", nargs="?")
-    job.add_argument("component", nargs="?")
-    job.add_argument("--dsl")
-    job.add_argument("--conf")
-    job.add_argument("--timeout", type=float, default=600.0)
+    job = sub.add_parser("job", help="submit / status / wait / cancel / metrics")
+    actions = job.add_subparsers(dest="action", required=True)
+    submit = with_target(actions.add_parser("submit", help="submit a FATE DSL v2 job"))
+    submit.add_argument("--dsl", required=True)
+    submit.add_argument("--conf", required=True)
+    for name, text in (("status", "show"), ("wait", "wait for"), ("cancel", "cancel")):
+        one = with_target(actions.add_parser(name, help=f"{text} a job"))
+        one.add_argument("job_id")
+        if name == "wait":
+            one.add_argument("--timeout", type=float, default=600.0)
+    metrics = with_target(actions.add_parser("metrics", help="a component's metrics"))
+    metrics.add_argument("job_id")
+    metrics.add_argument("component")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fedloom`` command."""
     args = build_parser().parse_args(argv)
-    if getattr(args, "action", None) in ("status", "wait", "cancel") and not args.job_id:
-        raise SystemExit(f"job {args.action} needs a JOB_ID")
-    if getattr(args, "action", None) == "submit" and not (args.dsl and args.conf):
-        raise SystemExit("job submit needs --dsl and --conf")
-    if getattr(args, "action", None) == "metrics" and not (args.job_id and args.component):
-        raise SystemExit("job metrics needs JOB_ID and COMPONENT")
     try:
         return _dispatch(args)
     except FlowError as exc:

@@ -1,0 +1,93 @@
+"""The ``fedloom`` command: local sites up and down, tables and jobs through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from e2e_support import example_job
+
+from fedloom.data.examples import make_breast_split
+from services.cli import local
+from services.cli.main import main
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_local_sites_and_a_job_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = tmp_path / "local"
+    sites = local.up(base, [9999, 10000, 10001])
+    try:
+        sites_file = json.loads((base / "sites.json").read_text())
+        assert set(sites_file) == {"9999", "10000", "10001"}
+        assert all(set(v) == {"rest", "token"} for v in sites_file.values())
+        target = ["--site", "9999", "--sites-file", str(base / "sites.json")]
+        guest_csv, host_csv = make_breast_split(tmp_path / "data")
+        assert (
+            main(
+                [
+                    "table",
+                    "upload",
+                    *target,
+                    "experiment",
+                    "breast_hetero_guest",
+                    str(guest_csv),
+                    "--label",
+                    "y",
+                ]
+            )
+            == 0
+        )
+        assert json.loads(capsys.readouterr().out)["rows"] > 400
+        host = ["--site", "10000", "--sites-file", str(base / "sites.json")]
+        assert (
+            main(["table", "upload", *host, "experiment", "breast_hetero_host", str(host_csv)]) == 0
+        )
+        capsys.readouterr()
+        dsl, conf = example_job(max_iter=2, key_length=2048)
+        conf["component_parameters"]["common"]["intersection_0"]["rsa_params"]["key_length"] = 2048
+        (tmp_path / "dsl.json").write_text(json.dumps(dsl))
+        (tmp_path / "conf.json").write_text(json.dumps(conf))
+        assert (
+            main(
+                [
+                    "job",
+                    "submit",
+                    *target,
+                    "--dsl",
+                    str(tmp_path / "dsl.json"),
+                    "--conf",
+                    str(tmp_path / "conf.json"),
+                ]
+            )
+            == 0
+        )
+        job_id = json.loads(capsys.readouterr().out)["job_id"]
+        assert main(["job", "wait", *target, job_id, "--timeout", "240"]) == 0
+        assert json.loads(capsys.readouterr().out)["status"] == "success"
+        assert main(["job", "metrics", *target, job_id, "evaluation_0"]) == 0
+        assert "auc" in capsys.readouterr().out
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({"components": {}}))
+        assert main(["job", "submit", *target, "--dsl", str(bad), "--conf", str(bad)]) == 2
+        assert "422" in capsys.readouterr().err
+    finally:
+        assert local.down(base) == sum(len(s.processes) for s in sites)
+    assert not (base / "pids.json").exists()
+    assert local.down(base) == 0
+
+
+def test_cli_usage_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["job", "status", "--url", "http://127.0.0.1:9", "--token", "x"])
+    assert "job_id" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["job", "submit", "--url", "http://127.0.0.1:9", "--token", "x"])
+    assert "--dsl" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="not found"):
+        main(["job", "status", "j", "--site", "9999", "--sites-file", str(tmp_path / "no.json")])
+    with pytest.raises(SystemExit, match="--site PARTY"):
+        main(["job", "status", "j"])
