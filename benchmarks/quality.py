@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fedloom.crypto.parallel import configure_workers
 from fedloom.data import Table, read_fate_csv
 from fedloom.data.examples import make_breast_split, make_synthetic_split
 from fedloom.federation import JobParties, KeyRing, run_parties
@@ -62,6 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="do not z-score each party's features locally before training",
     )
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument(
+        "--cores", type=int, default=1, help="crypto worker processes (fedloom.crypto.parallel)"
+    )
     return ap.parse_args(argv)
 
 
@@ -164,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         init_param={"init_method": "zeros", "random_seed": args.seed},
         encrypt_param={"key_length": args.key_length},
     )
+    configure_workers(args.cores)
     started = time.perf_counter()
     guest, host = intersect(
         read_fate_csv(args.guest, label=args.label),
@@ -175,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     gx, hx = guest.features, host.features
     if not args.no_scale:
         gx, hx = standardize(gx), standardize(hx)
+    trained = time.perf_counter()
     scores, n_iter = federated(gx, guest.labels, hx, param)
+    per_epoch = (time.perf_counter() - trained) / max(n_iter, 1)
     seconds = time.perf_counter() - started
     central = centralized_scores(np.hstack([gx, hx]), guest.labels, param)
     print(
@@ -191,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": round(seconds, 2),
                 "key_length": args.key_length,
                 "iterations": n_iter,
+                "seconds_per_epoch": round(per_epoch, 2),
+                "cores": args.cores,
             }
         ),
         flush=True,

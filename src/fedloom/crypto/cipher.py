@@ -104,6 +104,9 @@ class PublicKey(ABC):
         bound = _magnitude_bits(ints, frac_bits)
         return CipherVector(self, self.raw_encrypt(encoded), frac_bits, bound)
 
+    def prefetch_randomness(self, count: int) -> None:  # noqa: B027 - optional for a scheme
+        """Prepare randomness for ``count`` future encryptions in the background, if possible."""
+
     def new_mask(self, size: int) -> Mask:
         """Draw a uniform random mask in Z_n for ``size`` values; it never leaves the party."""
         n = int(self.n)

@@ -14,6 +14,7 @@ import gmpy2
 
 from fedloom.crypto.cipher import Mpz, PrivateKey, PublicKey
 from fedloom.crypto.multiexp import signed_multi_exp
+from fedloom.crypto.parallel import MIN_PARALLEL, active_pool
 from fedloom.crypto.randomness import DEFAULT_RANDOMNESS, BlindingSource, RandomnessMode
 
 DEFAULT_KEY_LENGTH = 2048
@@ -49,6 +50,10 @@ class PaillierPublicKey(PublicKey):
     def _random_factors(self, count: int) -> list[Mpz]:
         """``count`` fresh blinding factors r^n mod n²."""
         return self.blinding.factors(count)
+
+    def prefetch_randomness(self, count: int) -> None:
+        """Have the worker pool (if any) make blinding factors while this party waits."""
+        self.blinding.prefetch(count)
 
     def raw_encrypt(self, plaintexts: Sequence[Mpz]) -> list[Mpz]:
         """``(1 + m·n)·r^n mod n²`` per element."""
@@ -117,6 +122,13 @@ class PaillierPrivateKey(PrivateKey):
         return gmpy2.invert((gmpy2.powmod(g, x - 1, xsquare) - 1) // x, x)
 
     def raw_decrypt(self, ciphertexts: Sequence[Mpz]) -> list[Mpz]:
+        """CRT decryption, over the worker pool for long vectors."""
+        pool = active_pool()
+        if pool is not None and len(ciphertexts) >= MIN_PARALLEL:
+            return pool.decrypt(self.p, self.q, ciphertexts)
+        return self.local_decrypt(ciphertexts)
+
+    def local_decrypt(self, ciphertexts: Sequence[Mpz]) -> list[Mpz]:
         """CRT decryption: m_p, m_q from c^(p-1) mod p² and c^(q-1) mod q², then recombine."""
         _release_gil()
         p, q, psq, qsq = self.p, self.q, self.psquare, self.qsquare

@@ -74,7 +74,28 @@ class BlindingSource:
             return self._table
 
     def factors(self, count: int) -> list[Mpz]:
-        """``count`` fresh blinding factors r^n mod n²."""
+        """``count`` fresh blinding factors r^n mod n² (from the worker pool when one runs)."""
+        from fedloom.crypto.parallel import MIN_PARALLEL, active_pool
+
+        pool = active_pool()
+        if pool is not None and count >= MIN_PARALLEL:
+            return pool.factors(self.n, self.mode, count)
+        return self.local_factors(count)
+
+    def prefetch(self, count: int) -> None:
+        """Start making ``count`` factors in the background (no-op without a worker pool).
+
+        Parties call this before they wait for a peer, so the next encryption finds its
+        randomness ready instead of computing it on the critical path.
+        """
+        from fedloom.crypto.parallel import active_pool
+
+        pool = active_pool()
+        if pool is not None and count > 0:
+            pool.prefetch(self.n, self.mode, count)
+
+    def local_factors(self, count: int) -> list[Mpz]:
+        """``count`` fresh blinding factors computed in this process."""
         if count == 0:
             return []
         gmpy2.get_context().allow_release_gil = True

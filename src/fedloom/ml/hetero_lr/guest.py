@@ -122,6 +122,7 @@ class HeteroLRGuest:
         # randomness is essential: the host could otherwise strip its own forward and read y.
         residual = (z_hosts.mul(0.25, frac_bits=2) + (0.25 * z_guest + 0.5 - y)).rerandomize()
         ctx.hosts.put("residual", residual)
+        key.prefetch_randomness(rows)
         gradient = exchange_gradient(
             ctx, key, residual.dot(x, param.feature_frac_bits), self.masking
         )

@@ -87,6 +87,8 @@ class HeteroLRHost:
         if param.needs_loss:
             ctx.guest.put("forward_square", key.encrypt(z_host * z_host))
             ctx.guest.put("penalty", key.encrypt(optimizer.penalty_loss(coef)))
+        # While the guest works, get the randomness of the next batch's encryptions ready.
+        key.prefetch_randomness(rows * (2 if param.needs_loss else 1))
         residual = expect_cipher(ctx.guest.get("residual"), key, rows, "residual", ctx.guest)
         gradient = exchange_gradient(
             ctx, key, residual.dot(x, param.feature_frac_bits), self.masking

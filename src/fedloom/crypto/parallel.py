@@ -1,0 +1,180 @@
+"""Spread Paillier work over local worker processes (several cores of one party's machine).
+
+The pool is a process-wide resource, off by default: :func:`configure_workers` (or the
+``FEDLOOM_CRYPTO_WORKERS`` variable) turns it on. Workers are *spawned* local processes, so a
+forked copy of threads (gRPC, the flow) never runs in them. What they compute:
+
+- blinding factors ``r^n mod n²`` (encryption and re-randomisation): only ``n`` is sent; each
+  worker keeps its own DJN base and tables, so the randomness of different workers is
+  independent;
+- columns of the gradient product (the ciphertexts and one column of exponents per job);
+- chunks of a decryption: the key owner's factors p, q go to its own worker processes through a
+  local pipe, never over a network.
+
+Small vectors stay in the calling process: below :data:`MIN_PARALLEL` elements the transfer
+costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from functools import lru_cache
+
+import gmpy2
+
+from fedloom.crypto.cipher import Mpz
+
+MIN_PARALLEL = 256
+"""Vectors shorter than this are computed in the calling process."""
+
+WORKERS_ENV = "FEDLOOM_CRYPTO_WORKERS"
+
+
+class CryptoPool:
+    """A pool of worker processes for blinding factors, gradient products and decryption."""
+
+    def __init__(self, workers: int) -> None:
+        if workers < 2:
+            raise ValueError("a crypto pool needs at least 2 workers")
+        self.workers = workers
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        self._prefetched: dict[tuple[int, str], deque[Future[list[Mpz]]]] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _split(self, count: int) -> list[int]:
+        parts = min(self.workers, max(1, count // (MIN_PARALLEL // 2)))
+        base, extra = divmod(count, parts)
+        return [base + (1 if i < extra else 0) for i in range(parts)]
+
+    def prefetch(self, n: Mpz, mode: str, count: int) -> None:
+        """Start computing ``count`` blinding factors for ``n`` in the background."""
+        jobs = [self._executor.submit(_factors, int(n), mode, c) for c in self._split(count) if c]
+        with self._lock:
+            self._prefetched.setdefault((int(n), mode), deque()).extend(jobs)
+
+    def factors(self, n: Mpz, mode: str, count: int) -> list[Mpz]:
+        """``count`` fresh factors, taking prefetched ones first."""
+        key = (int(n), mode)
+        out: list[Mpz] = []
+        with self._lock:
+            queue = self._prefetched.get(key, deque())
+            while queue and len(out) < count:
+                out.extend(queue.popleft().result())
+        if len(out) > count:
+            # Hand the surplus back so no factor is ever used twice or thrown away.
+            surplus = out[count:]
+            done: Future[list[Mpz]] = Future()
+            done.set_result(surplus)
+            with self._lock:
+                self._prefetched.setdefault(key, deque()).appendleft(done)
+            return out[:count]
+        missing = count - len(out)
+        if missing:
+            split = self._split(missing)
+            jobs = [self._executor.submit(_factors, int(n), mode, c) for c in split if c]
+            for job in jobs:
+                out.extend(job.result())
+        return out
+
+    def dot(self, nsquare: Mpz, bases: Sequence[Mpz], columns: list[list[int]]) -> list[Mpz]:
+        """Column-wise multi-exponentiation, columns spread over the workers."""
+        groups = [columns[i :: self.workers] for i in range(self.workers)]
+        plain_bases = [int(b) for b in bases]
+        jobs = [
+            self._executor.submit(_dot, int(nsquare), plain_bases, group)
+            for group in groups
+            if group
+        ]
+        results = [job.result() for job in jobs]
+        out: list[Mpz] = [gmpy2.mpz(0)] * len(columns)
+        for i, values in enumerate(results):
+            out[i :: self.workers] = values
+        return out
+
+    def decrypt(self, p: Mpz, q: Mpz, ciphertexts: Sequence[Mpz]) -> list[Mpz]:
+        """Raw CRT decryption in chunks."""
+        sizes = self._split(len(ciphertexts))
+        jobs, start = [], 0
+        for size in sizes:
+            chunk = [int(c) for c in ciphertexts[start : start + size]]
+            jobs.append(self._executor.submit(_decrypt, int(p), int(q), chunk))
+            start += size
+        out: list[Mpz] = []
+        for job in jobs:
+            out.extend(job.result())
+        return out
+
+
+_state: dict[str, CryptoPool | None] = {"pool": None}
+_state_lock = threading.Lock()
+
+
+def configure_workers(workers: int) -> None:
+    """Use ``workers`` processes for large vectors (1 turns the pool off)."""
+    with _state_lock:
+        old = _state["pool"]
+        _state["pool"] = CryptoPool(workers) if workers > 1 else None
+    if old is not None:
+        old.close()
+
+
+def active_pool() -> CryptoPool | None:
+    """The configured pool, creating it from ``FEDLOOM_CRYPTO_WORKERS`` on first use."""
+    with _state_lock:
+        if _state["pool"] is None and "env_checked" not in _state:
+            _state["env_checked"] = None
+            raw = os.environ.get(WORKERS_ENV, "").strip()
+            if raw:
+                try:
+                    workers = int(raw)
+                except ValueError:
+                    raise ValueError(f"{WORKERS_ENV} must be a whole number, got {raw!r}") from None
+                if workers > 1:
+                    _state["pool"] = CryptoPool(workers)
+        return _state["pool"]
+
+
+# -- worker side ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _blinding(n: int, mode: str) -> object:
+    from fedloom.crypto.randomness import BlindingSource
+
+    return BlindingSource(gmpy2.mpz(n), mode)  # type: ignore[arg-type]
+
+
+def _factors(n: int, mode: str, count: int) -> list[Mpz]:
+    source = _blinding(n, mode)
+    return source.local_factors(count)  # type: ignore[attr-defined, no-any-return]
+
+
+def _dot(nsquare: int, bases: list[int], columns: list[list[int]]) -> list[Mpz]:
+    from fedloom.crypto.multiexp import signed_multi_exp
+
+    modulus = gmpy2.mpz(nsquare)
+    mp_bases = [gmpy2.mpz(b) for b in bases]
+    return [signed_multi_exp(mp_bases, column, modulus) for column in columns]
+
+
+@lru_cache(maxsize=4)
+def _private(p: int, q: int) -> object:
+    from fedloom.crypto.paillier import PaillierPrivateKey, PaillierPublicKey
+
+    return PaillierPrivateKey(PaillierPublicKey(p * q), p, q)
+
+
+def _decrypt(p: int, q: int, ciphertexts: list[int]) -> list[Mpz]:
+    key = _private(p, q)
+    return key.local_decrypt([gmpy2.mpz(c) for c in ciphertexts])  # type: ignore[attr-defined, no-any-return]
