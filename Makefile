@@ -4,7 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: install demo demo-inprocess local-up local-down test lint typecheck bench-quality clean
+COMPOSE ?= docker-compose
+
+.PHONY: install demo demo-inprocess local-up local-down test lint typecheck bench-quality bench-crypto clean \
+	compose-certs compose-config compose-demo compose-e2e k8s-validate
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,15 +33,37 @@ test:
 	$(PY) -m pytest
 
 lint:
-	$(BIN)/ruff check src services tests benchmarks proto
-	$(BIN)/ruff format --check src services tests benchmarks proto
+	$(BIN)/ruff check src services tests benchmarks proto deploy
+	$(BIN)/ruff format --check src services tests benchmarks proto deploy
 	$(BIN)/mypy
+	$(BIN)/mypy --strict deploy/docker/healthcheck.py deploy/compose/*.py deploy/k8s/*.py
 
 typecheck:
 	$(BIN)/mypy
 
 bench-quality:
 	$(PY) benchmarks/quality.py $(ARGS)
+
+bench-crypto:
+	$(PY) benchmarks/crypto.py $(ARGS)
+
+# -- deployment (README: Deployment) ------------------------------------------------------------
+compose-certs: install  # private CA, party certificates, tokens, passwords (gitignored)
+	$(PY) deploy/compose/gen_secrets.py
+
+compose-config: compose-certs  # docker-compose.yml (and the local override) are valid
+	$(COMPOSE) -f docker-compose.yml config -q
+	$(COMPOSE) -f docker-compose.yml -f deploy/compose/local.override.yml config -q
+	@echo "docker-compose config: ok"
+
+compose-demo: install  # upload the demo tables and run examples/hetero_lr on the compose sites
+	$(PY) deploy/compose/demo.py
+
+compose-e2e: install  # build, up, health, demo (AUC > 0.95), down -v; no registry needed
+	deploy/compose/e2e.sh
+
+k8s-validate: install  # render every overlay and validate it offline
+	deploy/k8s/validate.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info benchmarks/data

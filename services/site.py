@@ -37,6 +37,12 @@ class SiteConfig(BaseModel):
     redis_url: str | None = None
     executors: int = Field(default=1, ge=0)
     min_key_length: int = Field(default=2048, ge=512)
+    # Peers connect to the public listener (mTLS with the three PEM files; required in
+    # production). Without it the proxy serves peers on proxy_port, plaintext.
+    proxy_public_listen: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
 
     @property
     def proxy_address(self) -> str:
@@ -65,6 +71,12 @@ class SiteConfig(BaseModel):
             env["DATABASE_URL"] = self.database_url
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
+        if self.proxy_public_listen:
+            env["FEDLOOM_PROXY_PUBLIC_LISTEN"] = self.proxy_public_listen
+        for name in ("tls_cert", "tls_key", "tls_ca"):
+            path = getattr(self, name)
+            if path is not None:
+                env[f"FEDLOOM_{name.upper()}"] = str(path)
         return env
 
 

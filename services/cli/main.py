@@ -57,6 +57,7 @@ def _run_site(args: argparse.Namespace) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command in ("proxy", "flow", "executor"):
+        sys.argv = [f"fedloom {command}"]  # the service reads its settings, not our arguments
         runpy.run_module(f"services.{command}", run_name="__main__")
         return 0
     if command == "site":

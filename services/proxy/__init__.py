@@ -9,6 +9,11 @@ Run with ``python -m services.proxy``; the contract is ``docs/platform.md``. Beh
   which clients retry), so threads always remain to serve the pulls that drain the mailbox.
 - A proxy forwards only its own party's envelopes (no relaying between other parties) and
   accepts envelopes and control messages only from parties in its route table (or its own).
-- Pull and Abort are meant for this site's own executors; until mTLS they are not
-  authenticated, so the port must only be reachable by the peers in the route table.
+- With ``FEDLOOM_PROXY_PUBLIC_LISTEN`` the proxy has two listeners (``peers.py``): the
+  site-local one (plaintext, for this site's flow and executors: Pull, Abort, its own pushes
+  and control messages) and the public one for peer proxies, which requires mTLS when
+  ``FEDLOOM_TLS_CERT``/``_KEY``/``_CA`` are set and checks that the client certificate names
+  (``party-<id>``) the party each envelope or control message claims as ``src`` (``tls.py``).
+  Without a public listener one plaintext port serves both (local demo, tests): production
+  deployments must use TLS.
 """

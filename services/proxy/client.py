@@ -32,6 +32,10 @@ class ProxyClient:
     reached is a reply with ``ok=False`` and an error naming the party. Only a failure of the
     local proxy itself raises :class:`ProxyClientError`. ``UNAVAILABLE`` is retried with
     backoff within ``timeout`` seconds.
+
+    ``credentials`` (e.g. ``services.proxy.tls.channel_credentials``) make the channel TLS, for
+    a proxy's public listener; ``server_name`` is then the name its certificate must carry
+    (``party-<id>``) instead of the host of ``address``.
     """
 
     def __init__(
@@ -40,10 +44,13 @@ class ProxyClient:
         *,
         timeout: float = 60.0,
         credentials: grpc.ChannelCredentials | None = None,
+        server_name: str | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
-        options = channel_options()
+        options: list[tuple[str, int | str]] = [*channel_options()]
+        if server_name is not None:
+            options.append(("grpc.ssl_target_name_override", server_name))
         if credentials is None:
             self._channel = grpc.insecure_channel(address, options=options)
         else:

@@ -16,8 +16,9 @@ import httpx
 from pydantic import ValidationError
 
 from fedloom._proto import proxy_pb2, proxy_pb2_grpc
-from fedloom.federation.grpc_transport import call_with_retry, channel_options, party_from_proto
+from fedloom.federation.grpc_transport import call_with_retry, party_from_proto
 from services.common.contracts import ControlReply, ControlRequest
+from services.proxy.control import TRANSIENT, deliver_to_flow, describe, relay_control
 from services.proxy.mailbox import (
     Mailbox,
     MailboxAborted,
@@ -27,55 +28,21 @@ from services.proxy.mailbox import (
     MemoryMailbox,
     RedisMailbox,
 )
+from services.proxy.peers import PeerChannels, PeerServicer, SiteServicer
 from services.proxy.routes import NoRouteError, RouteTable, parse_address
 from services.proxy.settings import ProxySettings
+from services.proxy.tls import TlsConfig, TlsError, load_tls, server_credentials
 
 __all__ = ["ProxyServicer", "RunningProxy", "create_server", "make_mailbox", "start_proxy"]
 
 log = logging.getLogger("fedloom.proxy")
 
-CONTROL_PATH = "/internal/v1/control"
 Code = grpc.StatusCode
-# Transient errors of a peer proxy. Each attempt gets the whole remaining deadline, so
-# DEADLINE_EXCEEDED is only retried when a peer answers it early, never after a timeout.
-_TRANSIENT = frozenset({Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED})
-
-
-def _describe(exc: grpc.RpcError) -> str:
-    code = exc.code()
-    return f"{code.name if code is not None else 'UNKNOWN'}: {exc.details() or 'no details'}"
 
 
 def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
     context.abort(code, message)
     raise AssertionError("unreachable: ServicerContext.abort raises")
-
-
-class _Peers:
-    """One cached channel and stub per peer proxy, created on first use."""
-
-    def __init__(self, settings: ProxySettings, routes: RouteTable) -> None:
-        self._routes = routes
-        self._options = channel_options(settings.max_message_bytes)
-        self._lock = threading.Lock()
-        self._stubs: dict[int, tuple[grpc.Channel, proxy_pb2_grpc.ProxyStub]] = {}
-
-    def stub(self, party_id: int) -> tuple[str, proxy_pb2_grpc.ProxyStub]:
-        """Address and stub of ``party_id``'s proxy; :class:`NoRouteError` without a route."""
-        address = self._routes.address(party_id)
-        with self._lock:
-            if party_id not in self._stubs:
-                # mTLS goes here: grpc.secure_channel(address, credentials, options=...).
-                channel = grpc.insecure_channel(address, options=self._options)
-                self._stubs[party_id] = (channel, proxy_pb2_grpc.ProxyStub(channel))
-            return address, self._stubs[party_id][1]
-
-    def close(self) -> None:
-        """Close every channel."""
-        with self._lock:
-            for channel, _ in self._stubs.values():
-                channel.close()
-            self._stubs.clear()
 
 
 class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
@@ -86,12 +53,13 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
         settings: ProxySettings,
         mailbox: Mailbox,
         http: httpx.Client | None = None,
+        tls: TlsConfig | None = None,
     ) -> None:
         self.settings = settings
         self.party_id = settings.party_id
         self.mailbox = mailbox
         self.routes = RouteTable(settings.routes, local_party_id=settings.party_id)
-        self._peers = _Peers(settings, self.routes)
+        self._peers = PeerChannels(self.routes, settings.max_message_bytes, tls)
         self._http = http if http is not None else httpx.Client()
         self._store_slots = threading.BoundedSemaphore(settings.max_concurrent_pushes)
         self._forward_slots = threading.BoundedSemaphore(settings.max_concurrent_pushes)
@@ -152,11 +120,11 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
             return stub.Push(iter((envelope,)), timeout=remaining)
 
         try:
-            call_with_retry(attempt, deadline=deadline, retry_on=_TRANSIENT)
+            call_with_retry(attempt, deadline=deadline, retry_on=TRANSIENT)
         except grpc.RpcError as exc:
             code = exc.code()
             if code in (Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED):
-                message = f"party {dst} unreachable: proxy at {address}: {_describe(exc)}"
+                message = f"party {dst} unreachable: proxy at {address}: {describe(exc)}"
             else:
                 message = f"proxy of party {dst} at {address} refused: {exc.details()}"
             log.warning("forwarding job %s tag %r: %s", envelope.job_id, envelope.tag, message)
@@ -245,77 +213,13 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
                 error=f"party {control.src_party_id} is not in the route table of party "
                 f"{self.party_id}: control message refused",
             )
-        elif control.dst_party_id == self.party_id:
-            reply = self._to_flow(control, context)
         else:
-            reply = self._relay(control, request, context)
+            timeout = min(self.settings.control_timeout_s, context.time_remaining())
+            if control.dst_party_id == self.party_id:
+                reply = deliver_to_flow(self._http, self.settings, control, timeout)
+            else:
+                reply = relay_control(self._peers, control, request, timeout)
         return proxy_pb2.ControlMessage(json=reply.model_dump_json().encode())
-
-    def _to_flow(self, control: ControlRequest, context: grpc.ServicerContext) -> ControlReply:
-        url = self.settings.flow_url + CONTROL_PATH
-        token = self.settings.token.get_secret_value()
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        timeout = min(self.settings.control_timeout_s, context.time_remaining())
-        deadline = time.monotonic() + timeout
-        pause = 0.05
-        while True:
-            try:
-                response = self._http.post(
-                    url,
-                    content=control.model_dump_json(),
-                    headers={**headers, "Content-Type": "application/json"},
-                    timeout=max(deadline - time.monotonic(), 0.001),
-                )
-                break
-            except httpx.TransportError as exc:
-                if not isinstance(exc, httpx.ConnectError) or time.monotonic() + pause > deadline:
-                    return ControlReply(
-                        ok=False, error=f"flow of party {self.party_id} unreachable at {url}: {exc}"
-                    )
-                time.sleep(pause)  # the flow may be starting: retry connecting
-                pause = min(pause * 2, 1.0)
-        if response.status_code != 200:
-            return ControlReply(
-                ok=False,
-                error=f"flow of party {self.party_id} answered HTTP {response.status_code} "
-                f"to {control.kind}: {response.text[:500]}",
-            )
-        try:
-            return ControlReply.model_validate_json(response.content)
-        except ValidationError as exc:
-            return ControlReply(
-                ok=False, error=f"flow of party {self.party_id} sent an invalid ControlReply: {exc}"
-            )
-
-    def _relay(
-        self,
-        control: ControlRequest,
-        request: proxy_pb2.ControlMessage,
-        context: grpc.ServicerContext,
-    ) -> ControlReply:
-        dst = control.dst_party_id
-        try:
-            address, stub = self._peers.stub(dst)
-        except NoRouteError as exc:
-            return ControlReply(ok=False, error=str(exc))
-        deadline = time.monotonic() + min(self.settings.control_timeout_s, context.time_remaining())
-        try:
-            answer = call_with_retry(
-                lambda: stub.Control(request, timeout=max(deadline - time.monotonic(), 0.001)),
-                deadline=deadline,
-                retry_on=_TRANSIENT,
-            )
-        except grpc.RpcError as exc:
-            log.warning("control %s to party %s failed: %s", control.kind, dst, _describe(exc))
-            return ControlReply(
-                ok=False, error=f"party {dst} unreachable: proxy at {address}: {_describe(exc)}"
-            )
-        try:
-            return ControlReply.model_validate_json(answer.json)
-        except ValidationError as exc:
-            return ControlReply(
-                ok=False, error=f"proxy of party {dst} sent an invalid reply: {exc}"
-            )
 
     def Health(
         self, request: proxy_pb2.HealthRequest, context: grpc.ServicerContext
@@ -333,70 +237,129 @@ def make_mailbox(settings: ProxySettings) -> Mailbox:
 
 @dataclass
 class RunningProxy:
-    """A started proxy: its server, the port it bound and its servicer (mailbox, routes)."""
+    """A started proxy: its server(s), the ports they bound and its servicer (mailbox, routes).
+
+    ``public_server``/``public_port`` exist when ``proxy_public_listen`` is set.
+    """
 
     server: grpc.Server
     port: int
     servicer: ProxyServicer
+    public_server: grpc.Server | None = None
+    public_port: int | None = None
+
+    @staticmethod
+    def _connect_host(listen: str) -> str:
+        host, _ = parse_address(listen)
+        return "127.0.0.1" if host in ("0.0.0.0", "[::]", "::") else host
 
     @property
     def address(self) -> str:
-        """``host:port`` clients connect to."""
-        host, _ = parse_address(self.servicer.settings.proxy_listen)
-        if host in ("0.0.0.0", "[::]", "::"):
-            host = "127.0.0.1"
-        return f"{host}:{self.port}"
+        """``host:port`` this site's own services connect to (the site-local listener)."""
+        return f"{self._connect_host(self.servicer.settings.proxy_listen)}:{self.port}"
+
+    @property
+    def public_address(self) -> str:
+        """``host:port`` peers connect to: the public listener, else the site-local one."""
+        listen = self.servicer.settings.proxy_public_listen
+        if listen is None or self.public_port is None:
+            return self.address
+        return f"{self._connect_host(listen)}:{self.public_port}"
 
     def stop(self, grace: float | None = None) -> None:
         """Stop serving (waiting up to ``grace`` s for RPCs in flight) and release resources."""
         wait = self.servicer.settings.shutdown_grace_s if grace is None else grace
-        self.server.stop(wait).wait()
+        events = [self.server.stop(wait)]
+        if self.public_server is not None:
+            events.append(self.public_server.stop(wait))
+        for event in events:
+            event.wait()
         self.servicer.close()
 
 
-def _build(settings: ProxySettings, mailbox: Mailbox | None) -> RunningProxy:
-    servicer = ProxyServicer(settings, mailbox if mailbox is not None else make_mailbox(settings))
+def _server(settings: ProxySettings, name: str) -> grpc.Server:
     options = [
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.so_reuseport", 0),  # a second proxy on the same port must fail, not share it
     ]
-    server = grpc.server(
-        ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="proxy"),
+    return grpc.server(
+        ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix=name),
         options=options,
     )
-    proxy_pb2_grpc.add_ProxyServicer_to_server(servicer, server)
+
+
+def _bind(
+    server: grpc.Server, listen: str, credentials: grpc.ServerCredentials | None, what: str
+) -> int:
     try:
-        port = server.add_insecure_port(settings.proxy_listen)
+        if credentials is None:
+            port = server.add_insecure_port(listen)
+        else:
+            port = server.add_secure_port(listen, credentials)
     except RuntimeError as exc:
-        servicer.close()
-        raise OSError(f"proxy of party {settings.party_id}: {exc}") from None
+        raise OSError(f"{what}: {exc}") from None
     if not port:
+        raise OSError(f"{what}: cannot listen on {listen}")
+    return int(port)
+
+
+def _build(settings: ProxySettings, mailbox: Mailbox | None) -> RunningProxy:
+    try:
+        tls = load_tls(settings.tls_cert, settings.tls_key, settings.tls_ca)
+    except TlsError as exc:
+        raise OSError(f"proxy of party {settings.party_id}: {exc}") from None
+    servicer = ProxyServicer(
+        settings, mailbox if mailbox is not None else make_mailbox(settings), tls=tls
+    )
+    what = f"proxy of party {settings.party_id}"
+    server = _server(settings, "proxy")
+    public = settings.proxy_public_listen
+    try:
+        if public is None:  # one listener for the site and its peers (demo, tests)
+            proxy_pb2_grpc.add_ProxyServicer_to_server(servicer, server)
+            return RunningProxy(server, _bind(server, settings.proxy_listen, None, what), servicer)
+        proxy_pb2_grpc.add_ProxyServicer_to_server(SiteServicer(servicer), server)
+        port = _bind(server, settings.proxy_listen, None, what)
+        public_server = _server(settings, "public")
+        peers = PeerServicer(servicer, verify_certificates=tls is not None)
+        proxy_pb2_grpc.add_ProxyServicer_to_server(peers, public_server)
+        credentials = server_credentials(tls) if tls is not None else None
+        public_port = _bind(public_server, public, credentials, f"{what} (public listener)")
+    except BaseException:
         servicer.close()
-        raise OSError(
-            f"proxy of party {settings.party_id}: cannot listen on {settings.proxy_listen}"
-        )
-    return RunningProxy(server, int(port), servicer)
+        raise
+    return RunningProxy(server, port, servicer, public_server, public_port)
 
 
 def create_server(settings: ProxySettings, mailbox: Mailbox | None = None) -> grpc.Server:
     """A gRPC server for the proxy, bound to ``settings.proxy_listen`` but not started.
 
     Prefer :func:`start_proxy`: its :meth:`RunningProxy.stop` also closes the peer channels,
-    the HTTP client and the mailbox, which stopping the bare server leaves open.
+    the HTTP client and the mailbox, which stopping the bare server leaves open; and only it
+    serves ``proxy_public_listen``.
     """
     return _build(settings, mailbox).server
 
 
 def start_proxy(settings: ProxySettings, mailbox: Mailbox | None = None) -> RunningProxy:
-    """Create, bind and start a proxy; ``proxy_listen`` may use port 0 (see ``.port``)."""
+    """Create, bind and start a proxy; listeners may use port 0 (see ``.port``/``.public_port``)."""
     proxy = _build(settings, mailbox)
     proxy.server.start()
+    if proxy.public_server is not None:
+        proxy.public_server.start()
+        security = "mTLS" if settings.tls_enabled else "PLAINTEXT, no peer authentication"
+        public = f"; peers on {proxy.public_address} ({security})"
+    else:
+        public = " (site and peers, plaintext, no peer authentication)"
     log.info(
-        "proxy of party %s listening on %s (routes: %s; mailbox: %s)",
+        "proxy of party %s listening on %s%s (routes: %s; mailbox: %s)",
         settings.party_id,
         proxy.address,
+        public,
         ", ".join(f"{p} → {a}" for p, a in sorted(settings.routes.items())) or "none",
         type(proxy.servicer.mailbox).__name__,
     )
+    if not settings.tls_enabled:
+        log.warning("proxy of party %s runs without TLS: not for production", settings.party_id)
     return proxy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -26,8 +27,18 @@ class ProxySettings(BaseSettings):
     party_id: int = Field(gt=0, description="this site's party id")
     proxy_listen: str = Field(
         default="127.0.0.1:9370",
-        description="host:port the gRPC server binds; 0.0.0.0:<port> to serve other parties",
+        description="host:port of the site-local listener (plaintext) for this site's flow and "
+        "executors; also serves peers when no public listener is set",
     )
+    proxy_public_listen: str | None = Field(
+        default=None,
+        description="host:port of the public listener for peer proxies (mTLS when TLS is set)",
+    )
+    tls_cert: Path | None = Field(
+        default=None, description="PEM certificate (chain) of this party, naming party-<id>"
+    )
+    tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert")
+    tls_ca: Path | None = Field(default=None, description="PEM CA certificate(s) trusted for peers")
     routes: Annotated[dict[int, str], NoDecode] = Field(
         default_factory=dict,
         description="party id → peer proxy address: JSON object or @/path/to/routes.json",
@@ -76,7 +87,16 @@ class ProxySettings(BaseSettings):
         parse_address(value, "FEDLOOM_PROXY_LISTEN")
         return value
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("proxy_public_listen")
+    @classmethod
+    def _check_public_listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_address(value, "FEDLOOM_PROXY_PUBLIC_LISTEN")
+        return value
+
+    @field_validator(
+        "redis_url", "proxy_public_listen", "tls_cert", "tls_key", "tls_ca", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -87,6 +107,21 @@ class ProxySettings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"FEDLOOM_FLOW_URL must start with http:// or https://, got {value!r}")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> ProxySettings:
+        tls = {"CERT": self.tls_cert, "KEY": self.tls_key, "CA": self.tls_ca}
+        missing = [f"FEDLOOM_TLS_{name}" for name, path in tls.items() if path is None]
+        if 0 < len(missing) < len(tls):
+            raise ValueError(
+                f"TLS needs all of FEDLOOM_TLS_CERT/KEY/CA; missing {', '.join(missing)}"
+            )
+        if not missing and self.proxy_public_listen is None:
+            raise ValueError(
+                "FEDLOOM_TLS_* secure the public listener: set FEDLOOM_PROXY_PUBLIC_LISTEN (peers "
+                "connect there; FEDLOOM_PROXY_LISTEN stays plaintext for this site's services)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_limits(self) -> ProxySettings:
@@ -102,6 +137,11 @@ class ProxySettings(BaseSettings):
                 "mailbox while stores and forwards wait"
             )
         return self
+
+    @property
+    def tls_enabled(self) -> bool:
+        """Whether certificates are configured (the public listener then requires mTLS)."""
+        return self.tls_cert is not None
 
     @property
     def max_message_bytes(self) -> int:

@@ -91,3 +91,22 @@ def test_cli_usage_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixtur
         main(["job", "status", "j", "--site", "9999", "--sites-file", str(tmp_path / "no.json")])
     with pytest.raises(SystemExit, match="--site PARTY"):
         main(["job", "status", "j"])
+
+
+def test_service_subcommands_hand_over_to_the_service(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDLOOM_")}
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "executor"],
+        env={**env, "FEDLOOM_PARTY_ID": "9999"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert "REDIS_URL" in done.stderr and "unrecognized arguments" not in done.stderr
