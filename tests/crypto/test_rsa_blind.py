@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fedloom.crypto import rsa_blind
 from fedloom.crypto.rsa_blind import (
     DEFAULT_RSA_KEY_LENGTH,
     PUBLIC_EXPONENT,
@@ -20,6 +21,7 @@ from fedloom.crypto.rsa_blind import (
     hash_signatures,
     hash_to_zn,
     ints_to_array,
+    openssl_available,
     unblind,
     verify,
 )
@@ -160,3 +162,65 @@ def test_default_key_is_2048_bits_with_e_65537() -> None:
     pub = generate_rsa_keypair().public_key
     assert pub.key_length == 2048 and pub.e == 65537 and pub.byte_length == 256
     assert RSABlindPublicKey(int(pub.n)) == pub and len({pub, RSABlindPublicKey(int(pub.n))}) == 1
+
+
+# Signing backends ----------------------------------------------------------------------------
+
+needs_openssl = pytest.mark.skipif(
+    not openssl_available(), reason="OpenSSL 3 libcrypto not available (Linux only)"
+)
+
+
+@needs_openssl
+def test_openssl_and_gmpy2_backends_sign_identically(numbers: rsa.RSAPrivateNumbers) -> None:
+    fast = RSABlindPrivateKey(numbers.p, numbers.q, backend="openssl")
+    slow = RSABlindPrivateKey(numbers.p, numbers.q, backend="gmpy2")
+    assert (fast.backend, slow.backend) == ("openssl", "gmpy2")
+    values = [*hash_to_zn(fast.public_key, IDS), gmpy2.mpz(0), gmpy2.mpz(1), fast.public_key.n - 1]
+    assert fast.sign(values) == slow.sign(values)
+    rows = ints_to_array(values, fast.public_key.byte_length)
+    assert np.array_equal(fast.sign_array(rows), slow.sign_array(rows))
+    assert fast.sign_array(rows[:0]).shape == (0, 128)
+
+
+@needs_openssl
+def test_openssl_refuses_values_outside_zn(numbers: rsa.RSAPrivateNumbers) -> None:
+    key = RSABlindPrivateKey(numbers.p, numbers.q, backend="openssl")
+    n = int(key.public_key.n)
+    with pytest.raises(ValueError, match="outside"):
+        key.sign_array(ints_to_array([n], 128))
+    # libcrypto's own range check, below ours:
+    assert key._openssl is not None
+    with pytest.raises(ValueError, match="outside"):
+        key._openssl.power(n.to_bytes(128, "big"))
+    assert key.sign([gmpy2.mpz(4)]) == [gmpy2.powmod(4, numbers.d, n)]
+
+
+def test_backend_choice(numbers: rsa.RSAPrivateNumbers, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="unknown RSA backend"):
+        RSABlindPrivateKey(numbers.p, numbers.q, backend="fast")  # type: ignore[arg-type]
+    monkeypatch.setenv("FEDLOOM_RSA_BACKEND", "gmpy2")
+    assert RSABlindPrivateKey(numbers.p, numbers.q).backend == "gmpy2"
+    monkeypatch.setenv("FEDLOOM_RSA_BACKEND", "auto")
+    expected = "openssl" if openssl_available() else "gmpy2"
+    assert RSABlindPrivateKey(numbers.p, numbers.q).backend == expected
+    monkeypatch.setattr(rsa_blind, "_libcrypto", lambda: None)
+    assert RSABlindPrivateKey(numbers.p, numbers.q).backend == "gmpy2"
+    with pytest.raises(OSError, match="OpenSSL 3"):
+        RSABlindPrivateKey(numbers.p, numbers.q, backend="openssl")
+
+
+def test_sign_array_checks_the_shape(key: RSABlindPrivateKey) -> None:
+    with pytest.raises(ValueError, match=r"\(N, 128\) uint8"):
+        key.sign_array(np.zeros((2, 64), dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"\(N, 128\) uint8"):
+        key.sign_array(np.zeros((2, 128), dtype=np.int16))
+
+
+def test_private_numbers_rebuild_the_same_key(key: RSABlindPrivateKey) -> None:
+    p, q, e = key.private_numbers()
+    again = RSABlindPrivateKey(p, q, e)
+    assert again.public_key == key.public_key
+    hashed = hash_to_zn(key.public_key, IDS[:3])
+    assert again.sign(hashed) == key.sign(hashed)
+    assert "RSABlindPrivateKey(1024 bits" in repr(key) and str(p) not in repr(key)

@@ -82,3 +82,17 @@ def test_input_validation() -> None:
     with pytest.raises(ValueError, match=r"\(N, 32\) uint8"):
         mask(generate_secret(), points[:, :16])
     assert mask(generate_secret(), np.zeros((0, 32), dtype=np.uint8)).shape == (0, 32)
+
+
+def test_fast_public_key_loader_matches_the_public_api() -> None:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+    from fedloom.crypto.x25519 import _load_public_key
+
+    for point in hash_to_points(IDS[:5]):
+        raw = point.tobytes()
+        loaded = _load_public_key(raw)
+        assert isinstance(loaded, X25519PublicKey)
+        assert (
+            loaded.public_bytes_raw() == X25519PublicKey.from_public_bytes(raw).public_bytes_raw()
+        )

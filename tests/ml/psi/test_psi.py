@@ -8,15 +8,22 @@ guest never sees a non-intersecting host id or any unkeyed hash of one, and a ho
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pytest
+from psi_support import METHODS
+from psi_support import check_known as _check_known
+from psi_support import guest_result as _guest
+from psi_support import host_results as _hosts
+from psi_support import leaks as _leaks
+from psi_support import make_ids as _ids
+from psi_support import param as _param
+from psi_support import run_psi as _run
+from psi_support import unkeyed as _unkeyed
 from pydantic import ValidationError
 
-from fedloom.crypto import rsa_blind, x25519
+from fedloom.crypto import rsa_blind
 from fedloom.federation import (
     Context,
     HarnessResult,
@@ -31,70 +38,11 @@ from fedloom.ml.psi import (
     IntersectionError,
     IntersectionGuest,
     IntersectionHost,
-    IntersectionResult,
     IntersectParam,
 )
 from fedloom.ml.psi.common import check_ids, check_positions, secure_permutation
 
 pytestmark = pytest.mark.integration
-
-METHODS = ["rsa", "ecdh"]
-
-
-def _param(method: str, sync: bool = True, key_length: int = 1024) -> IntersectParam:
-    return IntersectParam.model_validate(
-        {
-            "intersect_method": method,
-            "sync_intersect_ids": sync,
-            "rsa_params": {"key_length": key_length},
-        }
-    )
-
-
-def _run(
-    method: str,
-    guest_ids: Sequence[str],
-    host_ids: Sequence[Sequence[str]],
-    *,
-    sync: bool = True,
-    batch_size: int = 64,
-    host_params: IntersectParam | None = None,
-) -> HarnessResult:
-    parties = JobParties.of(guest=9999, hosts=[10000 + i for i in range(len(host_ids))])
-    params = _param(method, sync)
-    hp = host_params if host_params is not None else params
-    assert parties.guest is not None
-    tasks: dict[Party, Any] = {
-        parties.guest: lambda ctx: IntersectionGuest(params, batch_size=batch_size).run(
-            ctx, guest_ids
-        )
-    }
-    for host, ids in zip(parties.hosts, host_ids, strict=True):
-        tasks[host] = lambda ctx, ids=ids: IntersectionHost(hp, batch_size=batch_size + 7).run(
-            ctx, ids
-        )
-    return run_parties(parties, tasks, timeout=30)
-
-
-def _guest(result: HarnessResult) -> IntersectionResult:
-    (res,) = [v for p, v in result.results.items() if p.role == "guest"]
-    assert isinstance(res, IntersectionResult)
-    return res
-
-
-def _hosts(result: HarnessResult) -> list[IntersectionResult]:
-    return [v for p, v in sorted(result.results.items()) if p.role == "host"]
-
-
-def _check_known(res: IntersectionResult, inputs: Sequence[str], expected: set[str]) -> None:
-    assert res.known and res.ids == sorted(expected) and res.count == len(expected)
-    assert res.positions is not None and res.positions.dtype == np.int64
-    assert [inputs[i] for i in res.positions.tolist()] == res.ids
-    assert res.is_empty == (not expected) and res.input_count == len(inputs)
-
-
-def _ids(prefix: str, start: int, stop: int) -> list[str]:
-    return [f"{prefix}-{i:06d}" for i in range(start, stop)]
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -187,58 +135,16 @@ def test_duplicate_ids_are_refused(method: str, role: str) -> None:
 # What each party receives -------------------------------------------------------------------
 
 
-def _blobs(value: Any) -> Iterator[bytes]:
-    """Every byte string a received value contains, ints as big-endian magnitudes."""
-    if isinstance(value, np.ndarray):
-        yield value.tobytes()
-    elif isinstance(value, bytes):
-        yield value
-    elif isinstance(value, str):
-        yield value.encode()
-    elif isinstance(value, bool) or value is None or isinstance(value, float):
-        return
-    elif isinstance(value, int):
-        yield abs(value).to_bytes(max(1, (abs(value).bit_length() + 7) // 8), "big")
-    elif isinstance(value, list):
-        for item in value:
-            yield from _blobs(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key.encode()
-            yield from _blobs(item)
-    else:
-        raise AssertionError(f"unexpected received type {type(value).__name__}")
-
-
-def _leaks(result: HarnessResult, party: Party, needles: dict[bytes, str]) -> list[str]:
-    blobs = [b for r in result.received[party] for b in _blobs(r.value)]
-    return [what for needle, what in needles.items() if any(needle in b for b in blobs)]
-
-
-def _unkeyed(ids: Sequence[str], keys: Sequence[rsa_blind.RSABlindPublicKey]) -> dict[bytes, str]:
-    """Byte strings anyone can compute from an id without a party's secret."""
-    raw = [x.encode() for x in ids]
-    found: dict[bytes, str] = {}
-    for x, point in zip(ids, x25519.hash_to_points(raw), strict=True):
-        found[x.encode()] = f"raw {x}"
-        found[hashlib.sha256(x.encode()).digest()] = f"sha256 {x}"
-        found[point.tobytes()] = f"x25519 H({x})"
-    for key in keys:
-        hashed = rsa_blind.hash_to_zn(key, raw)
-        for x, h, h2 in zip(ids, hashed, rsa_blind.hash_signatures(key, hashed), strict=True):
-            found[int(h).to_bytes((int(h).bit_length() + 7) // 8, "big")] = f"rsa H({x})"
-            found[h2.tobytes()] = f"H2(H({x}))"
-    return found
-
-
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("sync", [True, False])
-def test_what_each_party_receives(method: str, sync: bool) -> None:
+@pytest.mark.parametrize(
+    ("sync", "workers"), [(True, 1), (False, 1), (True, 2)], ids=["sync", "no-sync", "workers"]
+)
+def test_what_each_party_receives(method: str, sync: bool, workers: int) -> None:
     shared = _ids("shared", 0, 30)
     guest = shared + _ids("guest-only", 0, 40)
     host_a = _ids("host-a-only", 0, 35) + shared
     host_b = shared[:20] + _ids("host-b-only", 0, 25)
-    result = _run(method, guest, [host_a, host_b], sync=sync, batch_size=16)
+    result = _run(method, guest, [host_a, host_b], sync=sync, batch_size=16, workers=workers)
     parties = sorted(result.received)
     guest_party, hosts = parties[0], parties[1:]
 

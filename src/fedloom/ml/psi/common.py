@@ -34,7 +34,8 @@ time a party waits for its peer's next message (one batch of work: ~20-40 s for 
 ~10 s for X25519), which must stay well under the federation's receive timeout."""
 DIGEST_BYTES = 32
 PIPELINE_DEPTH = 2
-"""Guest batches in flight before the guest waits for the first reply."""
+"""Guest query batches sent and unanswered before the guest waits for a reply (the next one
+is computed while it waits, so at most ``PIPELINE_DEPTH + 1`` batches of state exist)."""
 
 HELLO = "hello"
 QUERY_BATCHES = "query_batches"
@@ -184,9 +185,33 @@ def read_hello(hello: object, params: IntersectParam, host: object) -> tuple[int
     return check_count(hello.get("host_batches"), f"{host} hello.host_batches"), hello["setup"]
 
 
+def as_rows(data: bytes, width: int) -> U8:
+    """``data`` as a read-only ``(len // width, width)`` uint8 array (no copy)."""
+    return np.frombuffer(data, dtype=np.uint8).reshape(len(data) // width, width)
+
+
 def match_rows(guest: U8, host: U8) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Row indices ``(gi, hi)`` with ``guest[gi] == host[hi]`` (32-byte rows, exact match)."""
-    a = np.ascontiguousarray(guest).view(f"V{DIGEST_BYTES}").ravel()
-    b = np.ascontiguousarray(host).view(f"V{DIGEST_BYTES}").ravel()
-    _, gi, hi = np.intersect1d(a, b, return_indices=True)
-    return gi, hi
+    """Row indices ``(gi, hi)`` with ``guest[gi] == host[hi]`` (32-byte rows, exact match).
+
+    The rows are pseudo-random, so their first 8 bytes locate the candidates (one sort of the
+    host's keys, one binary search per guest row) and a full 32-byte comparison confirms them.
+    If two host rows share their first 8 bytes (probability ~N²/2^65) it falls back to a full
+    sort of both sides. ``gi`` comes out ascending.
+    """
+    guest, host = np.ascontiguousarray(guest), np.ascontiguousarray(host)
+    if not len(guest) or not len(host):
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    host_keys = host.view(np.uint64)[:, 0]
+    order = np.argsort(host_keys, kind="stable")
+    sorted_keys = host_keys[order]
+    if np.any(sorted_keys[1:] == sorted_keys[:-1]):
+        a, b = guest.view(f"V{DIGEST_BYTES}").ravel(), host.view(f"V{DIGEST_BYTES}").ravel()
+        _, gi, hi = np.intersect1d(a, b, return_indices=True)
+        keep = np.argsort(gi, kind="stable")
+        return gi[keep].astype(np.intp), hi[keep].astype(np.intp)
+    guest_keys = guest.view(np.uint64)[:, 0]
+    at = np.minimum(np.searchsorted(sorted_keys, guest_keys), len(sorted_keys) - 1)
+    gi = np.flatnonzero(sorted_keys[at] == guest_keys)
+    hi = order[at[gi]]
+    exact = np.all(guest[gi] == host[hi], axis=1)
+    return gi[exact].astype(np.intp), hi[exact].astype(np.intp)

@@ -3,12 +3,12 @@
 The guest runs one pairwise exchange per host (RSA blind signatures or X25519 double masking,
 see ``docs/psi.md``), interleaved batch by batch so that no host waits for the guest to finish
 another host, then keeps the ids it shares with *all* hosts. With ``sync_intersect_ids`` it
-sends each host the positions of that final intersection in the host's shuffled list.
+sends each host the positions of that final intersection in the host's shuffled list. The
+crypto of each batch is spread over the run's worker processes.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -31,103 +31,118 @@ from fedloom.ml.psi.common import (
     VALUES,
     IntersectionError,
     IntersectionResult,
+    as_rows,
     batch_bounds,
     check_ids,
     check_rows,
-    encode,
     known_result,
     match_rows,
     read_hello,
     resolve_batch_size,
 )
+from fedloom.ml.psi.kernels import ECDHKernel, Kernel, RSAGuestKernel
 from fedloom.ml.psi.params import IntersectParam
+from fedloom.ml.psi.workers import Chunked, Workers, check_workers, resolve_workers
 
 Match = tuple[NDArray[np.intp], NDArray[np.intp]]
 
 
-class _GuestScheme(ABC):
-    """The guest's half of one method, against one host."""
-
-    query_width: int
-
-    @abstractmethod
-    def query(self, ids: list[bytes]) -> tuple[U8, Any]:
-        """What to send for a batch of own ids, and the state needed to read the reply."""
-
-    @abstractmethod
-    def read_reply(self, reply: object, state: Any, rows: int) -> U8:
-        """The comparable 32-byte values of own ids from the host's reply."""
-
-    @abstractmethod
-    def read_host_values(self, values: object) -> U8:
-        """The comparable 32-byte values of the host's ids from what the host sent."""
-
-
-class _RSAGuest(_GuestScheme):
-    """Blind ``H(x)`` under the host's public key; unblind the signatures and hash them."""
-
-    def __init__(self, setup: dict[str, Any], min_key_length: int, host: Party) -> None:
-        n, e = setup.get("n"), setup.get("e")
-        if not isinstance(n, int) or not isinstance(e, int):
-            raise IntersectionError(f"{host}: the RSA public key must be two ints n and e")
-        try:
-            self.key = rsa_blind.RSABlindPublicKey(n, e)
-        except ValueError as exc:
-            raise IntersectionError(f"{host}: {exc}") from exc
-        if self.key.key_length < min_key_length:
-            raise IntersectionError(
-                f"{host} sent a {self.key.key_length}-bit RSA key; rsa_params.key_length "
-                f"requires at least {min_key_length}"
-            )
-        self.query_width = self.key.byte_length
-
-    def query(self, ids: list[bytes]) -> tuple[U8, Any]:
-        blinded, unblinders = rsa_blind.blind(self.key, rsa_blind.hash_to_zn(self.key, ids))
-        return rsa_blind.ints_to_array(blinded, self.query_width), unblinders
-
-    def read_reply(self, reply: object, state: Any, rows: int) -> U8:
-        signed = rsa_blind.array_to_ints(check_rows(reply, self.query_width, rows, REPLY))
-        if any(s >= self.key.n for s in signed):
-            raise IntersectionError("reply: a signature is outside [0, n)")
-        return rsa_blind.hash_signatures(self.key, rsa_blind.unblind(self.key, signed, state))
-
-    def read_host_values(self, values: object) -> U8:
-        return check_rows(values, DIGEST_BYTES, None, VALUES)
+def _rsa_kernel(setup: dict[str, Any], min_key_length: int, host: Party) -> RSAGuestKernel:
+    """The kernel for a host's RSA public key, after checking the key against the policy."""
+    n, e = setup.get("n"), setup.get("e")
+    if not isinstance(n, int) or not isinstance(e, int):
+        raise IntersectionError(f"{host}: the RSA public key must be two ints n and e")
+    try:
+        key = rsa_blind.RSABlindPublicKey(n, e)
+    except ValueError as exc:
+        raise IntersectionError(f"{host}: {exc}") from exc
+    if key.key_length < min_key_length:
+        raise IntersectionError(
+            f"{host} sent a {key.key_length}-bit RSA key; rsa_params.key_length "
+            f"requires at least {min_key_length}"
+        )
+    return RSAGuestKernel(key)
 
 
-class _ECDHGuest(_GuestScheme):
-    """Mask ``H(x)`` with a fresh secret ``a``; mask the host's ``b·H(y)`` to ``a·b·H(y)``."""
+class _Guest:
+    """The guest's half of one method against one host, batch by batch on the pool.
 
-    query_width = x25519.POINT_BYTES
+    RSA: blind ``H(x)`` under the host's public key, unblind the signatures and hash them; the
+    host's values are compared as they come. ECDH: mask ``H(x)`` with a fresh secret ``a``, and
+    the host's ``b·H(y)`` to ``a·b·H(y)``; the host's replies are compared as they come.
+    """
 
-    def __init__(self) -> None:
-        self._secret = x25519.generate_secret()
+    def __init__(self, kernel: Kernel, pool: Workers) -> None:
+        self.kernel, self.pool = kernel, pool
+        self.rsa = isinstance(kernel, RSAGuestKernel)
+        self.query_width = (
+            kernel.key.byte_length if isinstance(kernel, RSAGuestKernel) else x25519.POINT_BYTES
+        )
 
-    def query(self, ids: list[bytes]) -> tuple[U8, Any]:
-        return x25519.mask(self._secret, x25519.hash_to_points(ids)), None
+    def _map(self, method: str, width: int, *columns: bytes) -> Chunked:
+        """``method(*chunks, offset)`` over row chunks of ``columns`` (rows of ``width`` bytes)."""
+        jobs = []
+        for a, b in self.pool.split(len(columns[0]) // width):
+            chunks = [column[a * width : b * width] for column in columns]
+            jobs.append(self.pool.submit(self.kernel, method, *chunks, a))
+        return Chunked(jobs)
 
-    def read_reply(self, reply: object, state: Any, rows: int) -> U8:
-        return check_rows(reply, DIGEST_BYTES, rows, REPLY)
+    def query(self, ids: list[str]) -> Chunked:
+        """Start computing the query of a batch of own ids."""
+        method = "query" if self.rsa else "own"
+        bounds = self.pool.split(len(ids))
+        return Chunked([self.pool.submit(self.kernel, method, ids[a:b]) for a, b in bounds])
 
-    def read_host_values(self, values: object) -> U8:
-        points = check_rows(values, DIGEST_BYTES, None, VALUES)
-        try:
-            return x25519.mask(self._secret, points)
-        except x25519.LowOrderPointError as exc:
-            raise IntersectionError(f"{VALUES}: {exc}") from exc
+    def query_payload(self, job: Chunked) -> tuple[U8, bytes | None]:
+        """What to send for a finished query job, and the state needed to read the reply."""
+        if not self.rsa:
+            return as_rows(job.join(), self.query_width), None
+        parts = job.results()
+        payload = b"".join(p for p, _ in parts)
+        return as_rows(payload, self.query_width), b"".join(u for _, u in parts)
+
+    def read_reply(self, reply: object, state: bytes | None, rows: int) -> Chunked | U8:
+        """The own ids' comparable values from the host's reply (a job for RSA)."""
+        checked = check_rows(reply, self.query_width, rows, REPLY)
+        if state is None:
+            return checked
+        return self._map("finish", self.query_width, checked.tobytes(), state)
+
+    def read_host_values(self, values: object) -> Chunked | U8:
+        """The host's comparable values from what it sent (a job for ECDH)."""
+        checked = check_rows(values, DIGEST_BYTES, None, VALUES)
+        if self.rsa:
+            return checked
+        return self._map("mask", DIGEST_BYTES, checked.tobytes())
+
+
+def _rows(value: Chunked | U8, what: str) -> U8:
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return as_rows(value.join(), DIGEST_BYTES)
+    except ValueError as exc:  # a signature outside [0, n), a low-order point
+        raise IntersectionError(f"{what}: {exc}") from exc
 
 
 class IntersectionGuest:
     """Guest role of FATE's Intersection: ``IntersectionGuest(params).run(ctx, ids)``.
 
     ``batch_size`` (ids per message) defaults by method, see ``DEFAULT_BATCH_SIZES``.
+    ``workers``: local processes for the crypto (None: one per CPU for large inputs, see
+    ``workers.resolve_workers``; 1: inline).
     """
 
     def __init__(
-        self, params: IntersectParam | None = None, *, batch_size: int | None = None
+        self,
+        params: IntersectParam | None = None,
+        *,
+        batch_size: int | None = None,
+        workers: int | None = None,
     ) -> None:
         self.params = params if params is not None else IntersectParam()
         self.batch_size = resolve_batch_size(batch_size, self.params)
+        self.workers = check_workers(workers)
 
     def run(self, ctx: Context, ids: Sequence[str]) -> IntersectionResult:
         """Intersect ``ids`` (unique str) with every host's ids; the guest always learns it."""
@@ -137,7 +152,8 @@ class IntersectionGuest:
         if not hosts:
             raise ValueError("intersection needs at least one host")
         check_ids(ids)
-        matches = _round_robin([self._exchange(ctx, host, ids) for host in hosts])
+        with Workers(resolve_workers(self.workers, len(ids))) as pool:
+            matches = _round_robin([self._exchange(ctx, host, ids, pool) for host in hosts])
 
         in_all = np.ones(len(ids), dtype=bool)
         for guest_rows, _ in matches:
@@ -152,18 +168,22 @@ class IntersectionGuest:
                 PartyHandle(ctx, host).put(POSITIONS, np.sort(host_position[selected]))
         return known_result(self.params.intersect_method, ids, selected)
 
-    def _scheme(self, setup: dict[str, Any], host: Party) -> _GuestScheme:
+    def _kernel(self, setup: dict[str, Any], host: Party) -> Kernel:
         if self.params.intersect_method == "rsa":
-            return _RSAGuest(setup, self.params.rsa_params.key_length, host)
-        return _ECDHGuest()
+            return _rsa_kernel(setup, self.params.rsa_params.key_length, host)
+        return ECDHKernel(x25519.generate_secret())
 
     def _exchange(
-        self, ctx: Context, host: Party, ids: Sequence[str]
+        self, ctx: Context, host: Party, ids: Sequence[str], pool: Workers
     ) -> Generator[None, None, Match]:
-        """The pairwise protocol with one host; yields between batches, returns the matches."""
+        """The pairwise protocol with one host; yields between batches, returns the matches.
+
+        Up to ``PIPELINE_DEPTH`` query batches are unanswered at a time; the next one is
+        computed while the host answers, so both sides work at once.
+        """
         peer = PartyHandle(ctx, host)
         host_batches, setup = read_hello(peer.get(HELLO), self.params, host)
-        scheme = self._scheme(setup, host)
+        guest = _Guest(self._kernel(setup, host), pool)
         bounds = batch_bounds(len(ids), self.batch_size)
         peer.put(QUERY_BATCHES, len(bounds))
         queries = [PartyHandle(c, host) for _, c in ctx.sub(GUEST_IDS).batches(len(bounds))]
@@ -171,25 +191,36 @@ class IntersectionGuest:
 
         own = np.empty((len(ids), DIGEST_BYTES), dtype=np.uint8)
         theirs: list[U8] = []
-        states: dict[int, Any] = {}
+        states: dict[int, bytes | None] = {}
 
-        def send(b: int) -> None:
-            start, stop = bounds[b]
-            payload, states[b] = scheme.query(encode(ids[start:stop]))
+        def start(b: int) -> Chunked:
+            begin, end = bounds[b]
+            return guest.query(list(ids[begin:end]))
+
+        def send(b: int, job: Chunked) -> None:
+            payload, states[b] = guest.query_payload(job)
             queries[b].put(QUERY, payload)
 
-        for b in range(min(PIPELINE_DEPTH, len(bounds))):
-            send(b)
+        first = [start(b) for b in range(min(PIPELINE_DEPTH, len(bounds)))]
+        for b, job in enumerate(first):
+            send(b, job)
         yield
         for step in range(max(len(bounds), host_batches)):
+            ahead = step + PIPELINE_DEPTH
+            upcoming = start(ahead) if ahead < len(bounds) else None
+            mine = theirs_job = None
             if step < len(bounds):
-                start, stop = bounds[step]
+                begin, end = bounds[step]
                 reply = queries[step].get(REPLY)
-                own[start:stop] = scheme.read_reply(reply, states.pop(step), stop - start)
-                if step + PIPELINE_DEPTH < len(bounds):
-                    send(step + PIPELINE_DEPTH)
+                mine = guest.read_reply(reply, states.pop(step), end - begin)
+            if upcoming is not None:
+                send(ahead, upcoming)
             if step < host_batches:
-                theirs.append(scheme.read_host_values(answers[step].get(VALUES)))
+                theirs_job = guest.read_host_values(answers[step].get(VALUES))
+            if mine is not None:
+                own[begin:end] = _rows(mine, REPLY)
+            if theirs_job is not None:
+                theirs.append(_rows(theirs_job, VALUES))
             yield
         host_values = np.concatenate(theirs) if theirs else np.empty((0, DIGEST_BYTES), np.uint8)
         return match_rows(own, host_values)
