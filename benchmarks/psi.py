@@ -3,48 +3,41 @@
     python benchmarks/psi.py [--method ecdh|rsa] [--n 1000000] [--grpc] [--workers W]
                              [--batch-size B] [--key-length 2048] [--rsa-backend auto]
 
-Ids are FATE-like strings (11 digits, e.g. phone numbers), in a random order at each party;
-guest and host share ``n // 2`` of them. The two parties run in two processes started by this
-script and talk either through a local link (default, ``"transport": "memory"``: each party's
-messages land in an in-memory broker of the receiving process, carried by a socket pair; no
-network, no proxy) or, with ``--grpc``, through two real proxies (``services.proxy``, started
-in this process on 127.0.0.1), one per party, over gRPC. Each party uses its own worker
-processes for the crypto (``--workers``; default: the library's choice, one per CPU).
-
-The run is timed from the moment both parties have their ids and their transport ready until
-both have their result, and checked: both parties find exactly the ``n // 2`` shared ids (a
-SHA-256 of the sorted intersection, plus a sample of ids compared exactly), and each party's
-positions point at those ids in its own input. One JSON line per run:
+Ids are FATE-like strings (11 digits), shuffled at each party; ``n // 2`` are shared. The two
+party processes talk through a local link (default, ``"transport": "memory"``: a socket pair
+feeding an in-memory broker in each process, no proxy) or, with ``--grpc``, through two real
+proxies (``services.proxy``, in this process, 127.0.0.1). Each party has its own crypto
+workers (``--workers``, default: the library's choice). The time runs from both parties ready
+(ids built, transport up) to both done; the result is checked at both parties (size, SHA-256
+of the sorted intersection, a sample of ids, positions). One JSON line per run:
 
     {"method", "n", "transport", "seconds", "ids_per_s", "peak_rss_mb", ...}
 
-``ids_per_s`` is ``n / seconds`` (ids per party). ``peak_rss_mb`` is the larger party's peak
-resident memory: the peak of its main process (``VmHWM``) plus the sum of the peaks of its
-child processes (the crypto workers and multiprocessing's resource tracker), sampled every
-0.2 s from ``/proc`` while the run lasts; an upper bound of the party's simultaneous total.
-``parties`` has the breakdown, the main process's peak before the run (``before_run``:
-interpreter, libraries and the party's input ids) and the CPU seconds the party used during
-the run, workers included (``cpu_s``). ``--profile DIR`` writes a cProfile of each party's main
-process (the workers' share shows as waiting; use ``--workers 1`` to profile the crypto).
+``ids_per_s`` = ``n / seconds``. ``peak_rss_mb``: the larger party's peak memory, i.e. its main
+process's ``VmHWM`` plus the sum of its children's (workers, resource tracker), sampled from
+``/proc`` every 0.2 s. ``parties`` breaks it down, with ``before_run`` (interpreter, libraries,
+input ids) and the party's CPU seconds during the run (``cpu_s``, workers included).
+``--profile DIR`` writes a cProfile of each party's main process.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
 import json
 import os
 import resource
 import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext, suppress
 from dataclasses import replace
-from typing import IO, Any
+from multiprocessing.connection import Connection
+from typing import Any
 
 import numpy as np
 
@@ -101,28 +94,25 @@ def _sample(ids: list[str]) -> list[str]:
 class LinkTransport(Transport):
     """Envelopes to the peer process over a socket; received ones go to a local in-memory broker.
 
-    Frames are a length-prefixed JSON header and the raw payload: nothing is unpickled.
+    Each envelope is two frames (``send_bytes``): a JSON header and the raw payload. Nothing is
+    unpickled.
     """
 
-    def __init__(self, sock: socket.socket) -> None:
-        self.broker = InMemoryBroker()
-        self._sock = sock
+    def __init__(self, conn: Connection, job_id: str) -> None:
+        self.broker, self._conn, self._job_id = InMemoryBroker(), conn, job_id
         self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, name="link-reader", daemon=True)
-        self._reader.start()
+        threading.Thread(target=self._read, name="link-reader", daemon=True).start()
 
     def _send(self, header: list[Any], payload: bytes = b"") -> None:
-        head = json.dumps(header).encode()
         with self._lock:
-            self._sock.sendall(struct.pack(">II", len(head), len(payload)) + head)
-            self._sock.sendall(payload)
+            self._conn.send_bytes(json.dumps(header).encode())
+            self._conn.send_bytes(payload)
 
     def push(self, envelope: Envelope) -> None:
         """Send one envelope to the peer process."""
         e = envelope
         header = [e.job_id, e.src.role, e.src.party_id, e.dst.role, e.dst.party_id, e.tag]
-        header += [e.seq, e.chunk_index, e.chunk_count, e.checksum.hex()]
-        self._send(["env", *header], e.payload)
+        self._send([*header, e.seq, e.chunk_index, e.chunk_count, e.checksum.hex()], e.payload)
 
     def pull(self, job_id: str, src: Party, dst: Party, tag: str, timeout: float) -> Envelope:
         """Take the next envelope of the key from the local broker."""
@@ -131,65 +121,47 @@ class LinkTransport(Transport):
     def abort(self, job_id: str, reason: str) -> None:
         """Abort locally and tell the peer."""
         self.broker.abort(job_id, reason)
-        try:
+        with suppress(OSError):
             self._send(["abort", job_id, reason])
-        except OSError:
-            pass
-
-    def _read_exact(self, size: int) -> bytes | None:
-        buf = bytearray(size)
-        view, got = memoryview(buf), 0
-        while got < size:
-            n = self._sock.recv_into(view[got:])
-            if n == 0:
-                return None
-            got += n
-        return bytes(buf)
 
     def _read(self) -> None:
-        while True:  # until the peer closes the link
-            sizes = self._read_exact(8)
-            if sizes is None:
-                return
-            head_len, payload_len = struct.unpack(">II", sizes)
-            head, payload = self._read_exact(head_len), self._read_exact(payload_len)
-            if head is None or payload is None:
-                return
-            h = json.loads(head)
-            if h[0] == "abort":
-                self.broker.abort(h[1], h[2])
-                continue
-            job, src_role, src_id, dst_role, dst_id, tag, seq, index, count, checksum = h[1:]
-            src, dst = Party(src_role, src_id), Party(dst_role, dst_id)
-            envelope = Envelope(job, src, dst, tag, seq, index, count, payload, b"")
-            self.broker.push(replace(envelope, checksum=bytes.fromhex(checksum)))
+        try:
+            while True:  # until the peer closes the link (EOFError)
+                header, payload = json.loads(self._conn.recv_bytes()), self._conn.recv_bytes()
+                if header[0] == "abort":
+                    self.broker.abort(header[1], header[2])
+                    continue
+                job, src_role, src_id, dst_role, dst_id, tag, seq, index, count, check = header
+                src, dst = Party(src_role, src_id), Party(dst_role, dst_id)
+                envelope = Envelope(job, src, dst, tag, seq, index, count, payload, b"")
+                self.broker.push(replace(envelope, checksum=bytes.fromhex(check)))
+        except EOFError:
+            return
+        except (OSError, ValueError) as exc:  # a broken link ends the job
+            self.broker.abort(self._job_id, f"link to the peer failed: {exc}")
 
     def close(self) -> None:
-        """Close the socket (the peer's reader sees the end of the link)."""
-        self._sock.close()
+        """Close the link (the peer's reader sees its end)."""
+        self._conn.close()
 
 
 # -- one party (child process) ---------------------------------------------------------------
 
 
-def _hwm_mb(pid: int | str = "self") -> float:
-    """Peak resident memory of a process since it started its program (``VmHWM``), in MiB."""
+def _proc(pid: int | str, name: str) -> bytes:
     try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return 0.0
-
-
-def _cmdline(pid: int | str) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
+        with open(f"/proc/{pid}/{name}", "rb") as f:
             return f.read()
     except OSError:
         return b""
+
+
+def _hwm_mb(pid: int | str = "self") -> float:
+    """Peak resident memory of a process since it started its program (``VmHWM``), in MiB."""
+    for line in _proc(pid, "status").splitlines():
+        if line.startswith(b"VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 class ChildMemory:
@@ -206,30 +178,20 @@ class ChildMemory:
         self._thread = threading.Thread(target=self._poll, name="child-memory", daemon=True)
         self._thread.start()
 
-    @staticmethod
-    def _children() -> list[int]:
-        pids: list[int] = []
-        for tid in os.listdir("/proc/self/task"):
-            try:
-                with open(f"/proc/self/task/{tid}/children") as f:
-                    pids += [int(p) for p in f.read().split()]
-            except OSError:
-                continue
-        return pids
-
     def _poll(self) -> None:
-        own = _cmdline("self")
+        own = _proc("self", "cmdline")
         while not self._stop.wait(self._interval):
-            for pid in self._children():
+            tasks = os.listdir("/proc/self/task")
+            for pid in [int(p) for t in tasks for p in _proc(f"self/task/{t}", "children").split()]:
                 # Between fork and exec a child still shows this process's memory as its own.
-                if _cmdline(pid) not in (own, b""):
+                if _proc(pid, "cmdline") not in (own, b""):
                     self.peaks[pid] = max(self.peaks.get(pid, 0.0), _hwm_mb(pid))
 
-    def stop(self) -> tuple[int, float]:
-        """Stop polling; ``(number of children seen, sum of their peaks in MiB)``."""
+    def stop(self) -> float:
+        """Stop polling; the sum of the children's peaks in MiB."""
         self._stop.set()
         self._thread.join()
-        return len(self.peaks), sum(self.peaks.values())
+        return sum(self.peaks.values())
 
 
 def _cpu_s(who: int) -> float:
@@ -237,70 +199,47 @@ def _cpu_s(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _emit(out: IO[str], record: dict[str, Any]) -> None:
-    out.write(json.dumps(record) + "\n")
-    out.flush()
-
-
 def run_party(args: argparse.Namespace) -> None:
     """Child process: build the input and transport, wait for "go", run, report one line."""
     role, party = args.party, ROLES[args.party]
     ids = party_ids(role, args.n, args.seed)
     if args.link_fd is not None:
-        transport: Transport = LinkTransport(socket.socket(fileno=args.link_fd))
+        transport: Transport = LinkTransport(Connection(args.link_fd), args.job)
     else:
         from fedloom.federation.grpc_transport import GrpcTransport
 
         transport = GrpcTransport(args.proxy)
     assert party is not None
-    ctx = Context(
-        local=party,
-        parties=PARTIES,
-        messenger=Messenger(transport, args.job, party, timeout=args.recv_timeout),
-        serde=Serde(),
-    )
-    params = IntersectParam.model_validate(
-        {"intersect_method": args.method, "rsa_params": {"key_length": args.key_length}}
-    )
+    messenger = Messenger(transport, args.job, party, timeout=args.recv_timeout)
+    ctx = Context(local=party, parties=PARTIES, messenger=messenger, serde=Serde())
+    params = {"intersect_method": args.method, "rsa_params": {"key_length": args.key_length}}
     kind = IntersectionGuest if role == "guest" else IntersectionHost
-    algo = kind(params, batch_size=args.batch_size, workers=args.workers)
+    param = IntersectParam.model_validate(params)
+    algo = kind(param, batch_size=args.batch_size, workers=args.workers)
     before, cpu_before = _hwm_mb(), _cpu_s(resource.RUSAGE_SELF)
-    _emit(sys.stdout, {"ready": role})
+    print(json.dumps({"ready": role}), flush=True)
     if sys.stdin.readline().strip() != "go":
         raise SystemExit(f"{role}: no go signal")
     children = ChildMemory()
     started = time.perf_counter()
-    if args.profile:
-        import cProfile
-
-        with cProfile.Profile() as profile:
-            result = algo.run(ctx, ids)
-        profile.dump_stats(os.path.join(args.profile, f"{role}.prof"))
-    else:
+    profile = cProfile.Profile() if args.profile else None
+    with profile if profile is not None else nullcontext():
         result = algo.run(ctx, ids)
+    if profile is not None:
+        profile.dump_stats(os.path.join(args.profile, f"{role}.prof"))
     seconds = time.perf_counter() - started
-    child_count, child_mb = children.stop()
+    child_mb = children.stop()
     transport.close()
     assert result.ids is not None and result.positions is not None
     if [ids[i] for i in result.positions.tolist()] != result.ids:
         raise SystemExit(f"{role}: positions do not point at the intersected ids")
-    _emit(
-        sys.stdout,
-        {
-            "role": role,
-            "count": len(result.ids),
-            "digest": _digest(result.ids),
-            "sample": _sample(result.ids),
-            "seconds": seconds,
-            "main_mb": _hwm_mb(),
-            "children_mb": child_mb,
-            "children": child_count,
-            "workers": resolve_workers(algo.workers, len(ids)),
-            "before_run_mb": before,
-            "main_cpu_s": _cpu_s(resource.RUSAGE_SELF) - cpu_before,
-            "cpu_s": _cpu_s(resource.RUSAGE_SELF) + _cpu_s(resource.RUSAGE_CHILDREN) - cpu_before,
-        },
-    )
+    cpu = _cpu_s(resource.RUSAGE_SELF) - cpu_before
+    report = {"role": role, "count": len(result.ids), "digest": _digest(result.ids)}
+    report |= {"sample": _sample(result.ids), "seconds": seconds, "main_mb": _hwm_mb()}
+    report |= {"children_mb": child_mb, "before_run_mb": before, "main_cpu_s": cpu}
+    report |= {"workers": resolve_workers(algo.workers, len(ids))}
+    report |= {"cpu_s": cpu + _cpu_s(resource.RUSAGE_CHILDREN)}
+    print(json.dumps(report), flush=True)
 
 
 # -- the orchestrator ------------------------------------------------------------------------
@@ -323,13 +262,9 @@ def _start_proxies(stack: ExitStack) -> dict[str, str]:
         assert party is not None
         routes = {p.party_id: addresses[r] for r, p in ROLES.items() if r != role and p}
         settings = ProxySettings(
-            party_id=party.party_id,
-            proxy_listen=addresses[role],
-            routes=routes,
-            redis_url=None,
+            party_id=party.party_id, proxy_listen=addresses[role], routes=routes, redis_url=None
         )
-        proxy = start_proxy(settings)
-        stack.callback(proxy.stop, 0)
+        stack.callback(start_proxy(settings).stop, 0)
     return addresses
 
 
@@ -343,29 +278,22 @@ def _read_line(proc: subprocess.Popen[str], role: str) -> dict[str, Any]:
     return record
 
 
-def _party_stats(report: dict[str, Any]) -> dict[str, float]:
-    return {
-        "total": round(report["main_mb"] + report["children_mb"], 1),
-        "main": round(report["main_mb"], 1),
-        "children": round(report["children_mb"], 1),
-        "before_run": round(report["before_run_mb"], 1),
-        "cpu_s": round(report["cpu_s"], 1),
-        "main_cpu_s": round(report["main_cpu_s"], 1),
-    }
+def _party_stats(r: dict[str, Any]) -> dict[str, float]:
+    stats = {"total": r["main_mb"] + r["children_mb"], "main": r["main_mb"]}
+    stats |= {"children": r["children_mb"], "before_run": r["before_run_mb"]}
+    stats |= {"cpu_s": r["cpu_s"], "main_cpu_s": r["main_cpu_s"]}
+    return {k: round(v, 1) for k, v in stats.items()}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start both parties, time the intersection, check it; the JSON record."""
     job = f"psi-bench-{uuid.uuid4().hex[:8]}"
-    base = [sys.executable, os.path.abspath(__file__), "--method", args.method, "--n", str(args.n)]
-    base += ["--key-length", str(args.key_length), "--seed", str(args.seed), "--job", job]
-    base += ["--recv-timeout", str(args.recv_timeout)]
-    if args.batch_size is not None:
-        base += ["--batch-size", str(args.batch_size)]
-    if args.workers is not None:
-        base += ["--workers", str(args.workers)]
-    if args.profile:
-        base += ["--profile", args.profile]
+    options = {"--method": args.method, "--n": args.n, "--key-length": args.key_length}
+    options |= {"--seed": args.seed, "--job": job, "--recv-timeout": args.recv_timeout}
+    options |= {"--batch-size": args.batch_size, "--workers": args.workers}
+    options |= {"--profile": args.profile}
+    base = [sys.executable, os.path.abspath(__file__)]
+    base += [str(x) for k, v in options.items() if v is not None for x in (k, v)]
     env = {**os.environ}
     if args.rsa_backend is not None:
         env["FEDLOOM_RSA_BACKEND"] = args.rsa_backend
@@ -377,20 +305,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             extra = {role: (["--proxy", addresses[role]], ()) for role in ROLES}
         else:
             left, right = socket.socketpair()
-            stack.callback(left.close)
             stack.callback(right.close)
+            stack.callback(left.close)
             fds = {"guest": left.fileno(), "host": right.fileno()}
             extra = {role: (["--link-fd", str(fds[role])], (fds[role],)) for role in ROLES}
         for role in ROLES:
             command, pass_fds = extra[role]
-            proc = subprocess.Popen(
-                [*base, "--party", role, *command],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                pass_fds=pass_fds,
-                env=env,
-            )
+            pipes: dict[str, Any] = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
+            command = [*base, "--party", role, *command]
+            proc = subprocess.Popen(command, text=True, pass_fds=pass_fds, env=env, **pipes)
             stack.callback(proc.wait, _START_TIMEOUT_S)
             stack.callback(_stop, proc)
             procs[role] = proc
@@ -419,7 +342,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "method": args.method,
         "n": args.n,
         "transport": "grpc" if args.grpc else "memory",
-        "seconds": round(seconds, 2),
+        "seconds": round(seconds, 3),
         "ids_per_s": round(args.n / seconds, 1),
         "peak_rss_mb": max(m["total"] for m in memory.values()),
         "intersection": args.n // 2,
@@ -450,10 +373,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--profile", metavar="DIR", help="cProfile each party's main process to DIR")
     ap.add_argument("--recv-timeout", type=float, default=600.0, help=argparse.SUPPRESS)
-    ap.add_argument("--party", choices=list(ROLES), help=argparse.SUPPRESS)
-    ap.add_argument("--job", help=argparse.SUPPRESS)
-    ap.add_argument("--link-fd", type=int, help=argparse.SUPPRESS)
-    ap.add_argument("--proxy", help=argparse.SUPPRESS)
+    for hidden, kind in (("--party", str), ("--job", str), ("--link-fd", int), ("--proxy", str)):
+        ap.add_argument(hidden, type=kind, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.n < 2:
         ap.error("--n must be at least 2")

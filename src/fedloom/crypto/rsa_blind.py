@@ -13,14 +13,11 @@ public key. ``H2`` is a domain-separated SHA-256 of the fixed-width signature. T
 with the CRT and checks every signature before it is released (a faulty CRT signature would
 reveal a factor of n).
 
-Signing backends: the private-key operation ``v^d mod n`` runs in OpenSSL 3's ``libcrypto``
-when the platform has it (Linux; the library Python's ``hashlib`` links against), through a
-small ``ctypes`` binding of the raw (no padding) RSA operation; that is 2.5x faster than GMP's
-generic code in the gmpy2 wheels. Otherwise, or with ``backend="gmpy2"``, gmpy2 signs with the
-CRT. Either way every signature is checked with ``s^e == v`` (gmpy2) before it is released.
-
-All functions are vectorised over lists; values are gmpy2 integers. Pure functions and key
-objects, no I/O.
+``v^d mod n`` runs in OpenSSL 3's ``libcrypto`` where there is one (Linux; the library Python's
+``hashlib`` links), through a ``ctypes`` binding of raw (unpadded) RSA: 2.5x faster than the
+GMP build in the gmpy2 wheels, which signs otherwise (or with ``backend="gmpy2"``). Either way
+each signature is checked (``s^e == v``) before release. Functions are vectorised over lists of
+gmpy2 integers; pure functions and key objects, no I/O.
 """
 
 from __future__ import annotations
@@ -285,6 +282,21 @@ def array_to_ints(array: NDArray[np.uint8]) -> list[Mpz]:
 _RSA_NO_PADDING = 3
 _OPENSSL_3 = 0x3000_0000
 _VOID_P = ctypes.c_void_p
+_SIZE_P = ctypes.POINTER(ctypes.c_size_t)
+_PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
+    "d2i_AutoPrivateKey": (_VOID_P, [_VOID_P, ctypes.POINTER(ctypes.c_char_p), ctypes.c_long]),
+    "EVP_PKEY_CTX_new": (_VOID_P, [_VOID_P, _VOID_P]),
+    "EVP_PKEY_decrypt_init": (ctypes.c_int, [_VOID_P]),
+    "EVP_PKEY_CTX_set_rsa_padding": (ctypes.c_int, [_VOID_P, ctypes.c_int]),
+    "EVP_PKEY_decrypt": (
+        ctypes.c_int,
+        [_VOID_P, ctypes.c_char_p, _SIZE_P, ctypes.c_char_p, ctypes.c_size_t],
+    ),
+    "EVP_PKEY_CTX_free": (None, [_VOID_P]),
+    "EVP_PKEY_free": (None, [_VOID_P]),
+    "ERR_clear_error": (None, []),
+}
+"""``(restype, argtypes)`` of the OpenSSL 3 functions used, as declared in its headers."""
 
 
 def _resolve_backend(backend: Backend | None) -> Backend:
@@ -317,26 +329,9 @@ def _libcrypto() -> ctypes.CDLL | None:
             lib.OpenSSL_version_num.argtypes = []
             if lib.OpenSSL_version_num() < _OPENSSL_3:
                 continue
-            lib.d2i_AutoPrivateKey.restype = _VOID_P
-            lib.d2i_AutoPrivateKey.argtypes = [
-                _VOID_P,
-                ctypes.POINTER(ctypes.c_char_p),
-                ctypes.c_long,
-            ]
-            lib.EVP_PKEY_CTX_new.restype = _VOID_P
-            lib.EVP_PKEY_CTX_new.argtypes = [_VOID_P, _VOID_P]
-            lib.EVP_PKEY_decrypt_init.argtypes = [_VOID_P]
-            lib.EVP_PKEY_CTX_set_rsa_padding.argtypes = [_VOID_P, ctypes.c_int]
-            lib.EVP_PKEY_decrypt.argtypes = [
-                _VOID_P, ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_char_p,
-                ctypes.c_size_t,
-            ]  # fmt: skip
-            lib.EVP_PKEY_CTX_free.argtypes = [_VOID_P]
-            lib.EVP_PKEY_CTX_free.restype = None
-            lib.EVP_PKEY_free.argtypes = [_VOID_P]
-            lib.EVP_PKEY_free.restype = None
-            lib.ERR_clear_error.argtypes = []
-            lib.ERR_clear_error.restype = None
+            for function, (restype, argtypes) in _PROTOTYPES.items():
+                getattr(lib, function).restype = restype
+                getattr(lib, function).argtypes = argtypes
         except (OSError, AttributeError):
             continue
         return lib
@@ -380,12 +375,8 @@ class _OpenSSLKey:
             if required:
                 raise OSError("the openssl RSA backend needs OpenSSL 3's libcrypto (Linux)")
             return None
-        key = numbers.private_key(unsafe_skip_rsa_key_validation=True)
-        der = key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
+        key, form = numbers.private_key(unsafe_skip_rsa_key_validation=True), serialization
+        der = key.private_bytes(form.Encoding.DER, form.PrivateFormat.PKCS8, form.NoEncryption())
         try:
             return cls(lib, der, (numbers.public_numbers.n.bit_length() + 7) // 8)
         except OSError:
