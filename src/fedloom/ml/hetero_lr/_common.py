@@ -122,3 +122,18 @@ def receive_public_key(ctx: Context) -> PublicKey:
     if not isinstance(key, PublicKey):
         raise FederationError(f"{ctx.arbiter.party} sent {type(key).__name__} as the public key")
     return key
+
+
+def end_epoch(
+    ctx: Context, param: HeteroLRParam, model: HeteroLRModel, step: NDArray[np.float64]
+) -> bool:
+    """Close an epoch at a guest or host: report ‖Δw‖² if asked, learn whether to stop.
+
+    ``step`` is this party's weight change over the epoch; ``model`` records the epoch count and
+    the arbiter's convergence decision, which is returned.
+    """
+    if param.early_stop == "weight_diff":
+        ctx.arbiter.put("weight_diff_sq", float(np.sum(step * step)))
+    model.n_iter += 1
+    model.converged = expect(ctx.arbiter.get("converged"), bool, "converged", ctx.arbiter)
+    return model.converged

@@ -11,6 +11,7 @@ from fedloom.ml.hetero_lr._common import (
     HeteroLRModel,
     check_features,
     check_topology,
+    end_epoch,
     exchange_gradient,
     expect,
     expect_cipher,
@@ -60,13 +61,7 @@ class HeteroLRHost:
             previous = coef.copy()
             for (_, b_ctx), idx in zip(it_ctx.batches(len(batches)), batches, strict=True):
                 coef = self._batch(b_ctx, key, features[idx], coef, optimizer, epoch)
-            if param.early_stop == "weight_diff":
-                it_ctx.arbiter.put("weight_diff_sq", float(np.sum((coef - previous) ** 2)))
-            model.n_iter = epoch + 1
-            model.converged = expect(
-                it_ctx.arbiter.get("converged"), bool, "converged", it_ctx.arbiter
-            )
-            if model.converged:
+            if end_epoch(it_ctx, param, model, coef - previous):
                 break
         model.weights = coef.copy()
         self.model = model
