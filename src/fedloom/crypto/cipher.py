@@ -29,6 +29,9 @@ from fedloom.crypto.encoding import (
 
 Mpz: TypeAlias = gmpy2.mpz
 
+STATISTICAL_SECURITY = 80
+"""Statistical security parameter of bounded masks: masked values leak at most 2**-80."""
+
 
 class KeyMismatchError(ValueError):
     """Two operands were encrypted under different keys, or a key cannot decrypt a vector."""
@@ -107,10 +110,30 @@ class PublicKey(ABC):
     def prefetch_randomness(self, count: int) -> None:  # noqa: B027 - optional for a scheme
         """Prepare randomness for ``count`` future encryptions in the background, if possible."""
 
-    def new_mask(self, size: int) -> Mask:
-        """Draw a uniform random mask in Z_n for ``size`` values; it never leaves the party."""
-        n = int(self.n)
-        return Mask(self, [gmpy2.mpz(secrets.randbelow(n)) for _ in range(size)])
+    def new_mask(self, size: int, bound_bits: int | None = None) -> Mask:
+        """Draw a mask for ``size`` values; it never leaves the party that draws it.
+
+        Without ``bound_bits`` each element is uniform in Z_n (perfect hiding; Paillier only).
+        With it, the mask is statistical for values |v| < 2**bound_bits: each element is
+        ``2**bound_bits + r`` with r uniform below ``2**(bound_bits + 1 + STATISTICAL_SECURITY)``,
+        so masked values are non-negative, reveal v only with probability 2**-80, and stay small
+        enough to be packed several to a plaintext (see fedloom.crypto.packing).
+        """
+        if bound_bits is None:
+            n = int(self.n)
+            return Mask(self, [gmpy2.mpz(secrets.randbelow(n)) for _ in range(size)])
+        if bound_bits < 1:
+            raise ValueError(f"bound_bits must be positive, got {bound_bits}")
+        masked_bits = bound_bits + 2 + STATISTICAL_SECURITY
+        limit = int(self.codec.max_int).bit_length() - 1
+        if masked_bits > limit:
+            raise EncodingOverflowError(
+                f"a statistical mask for {bound_bits}-bit values needs {masked_bits} bits, the "
+                f"plaintext range of this key holds {limit}"
+            )
+        offset, width = 1 << bound_bits, bound_bits + 1 + STATISTICAL_SECURITY
+        elements = [gmpy2.mpz(offset + secrets.randbits(width)) for _ in range(size)]
+        return Mask(self, elements, bound_bits)
 
 
 class PrivateKey(ABC):
@@ -156,25 +179,42 @@ class RawPlaintexts:
 
 @dataclass(frozen=True)
 class Mask:
-    """Uniform random elements of Z_n added to ciphertexts before someone else decrypts them.
+    """Random plaintexts added to ciphertexts before someone else decrypts them.
 
-    Because the mask is uniform over Z_n, the masked plaintext is uniform too: the decrypting
-    party learns nothing about the value (perfect hiding). Only the masking party can remove it.
+    A *uniform* mask (``value_bits is None``) is uniform over Z_n, so the masked plaintext is
+    uniform too: the decrypting party learns nothing (perfect hiding). A *statistical* mask
+    hides values below ``2**value_bits`` up to a statistical distance of 2**-80 and keeps the
+    masked values non-negative and below ``2**masked_bits``, which is what packing needs and the
+    only kind a scheme with a secret plaintext modulus (Okamoto–Uchiyama) can use. Only the
+    masking party can remove either.
     """
 
     public_key: PublicKey
     elements: list[Mpz]
+    value_bits: int | None = None
 
     def __len__(self) -> int:
         return len(self.elements)
+
+    @property
+    def masked_bits(self) -> int | None:
+        """Bits bounding every masked plaintext of a statistical mask (None when uniform)."""
+        if self.value_bits is None:
+            return None
+        return self.value_bits + 2 + STATISTICAL_SECURITY
 
     def apply(self, vector: CipherVector) -> CipherVector:
         """Return ``vector`` with the mask added to each plaintext."""
         if vector.public_key != self.public_key or len(vector) != len(self):
             raise KeyMismatchError("mask and vector differ in key or length")
+        if self.value_bits is not None and vector.bound_bits > self.value_bits:
+            raise EncodingOverflowError(
+                f"mask drawn for values below 2**{self.value_bits}, but the vector's values may "
+                f"need {vector.bound_bits} bits; draw the mask with bound_bits=vector.bound_bits"
+            )
         ciphertexts = self.public_key.raw_add_plain(vector.ciphertexts, self.elements)
-        # Masked plaintexts are uniform in Z_n: no bound, so no further arithmetic is allowed.
-        bound = self.public_key.key_length
+        # A uniform mask leaves no usable bound, so no further arithmetic is allowed.
+        bound = self.masked_bits or self.public_key.key_length
         return CipherVector(self.public_key, ciphertexts, vector.frac_bits, bound)
 
     def remove(self, raw: RawPlaintexts) -> NDArray[np.float64]:

@@ -9,6 +9,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fedloom.crypto import CipherVector, PublicKey, RawPlaintexts
+from fedloom.crypto.cipher import STATISTICAL_SECURITY
+from fedloom.crypto.packing import pack, unpack
 from fedloom.federation import Context, FederationError, PartyHandle
 from fedloom.ml.hetero_lr.params import HeteroLRParam
 
@@ -100,20 +102,29 @@ def expect_cipher(
 def exchange_gradient(
     ctx: Context, key: PublicKey, gradient: CipherVector, masking: bool
 ) -> NDArray[np.float64]:
-    """Have the arbiter decrypt ``gradient`` behind a uniform random mask; return it in clear.
+    """Have the arbiter decrypt ``gradient`` behind a random mask; return it in clear.
 
-    The arbiter only ever sees ``gradient + mask mod n``, uniform in Z_n. ``masking=False``
-    exists solely so tests can show that masking does not change the trained model.
+    Each value is masked statistically (the arbiter learns it with probability 2**-80 at most)
+    and the masked values are packed several to a ciphertext, so the arbiter decrypts
+    ⌈m / slots⌉ ciphertexts instead of m. ``masking=False`` exists solely so tests can show that
+    masking does not change the trained model.
     """
-    mask = key.new_mask(len(gradient)) if masking else None
-    outgoing = mask.apply(gradient) if mask is not None else gradient
-    ctx.arbiter.put("gradient", outgoing.rerandomize())
+    if not masking:
+        ctx.arbiter.put("gradient", gradient.rerandomize())
+        raw = _decrypted(ctx, key, len(gradient))
+        return key.codec.decode(raw.elements, raw.frac_bits)
+    mask = key.new_mask(len(gradient), bound_bits=gradient.bound_bits)
+    slot_bits = gradient.bound_bits + 2 + STATISTICAL_SECURITY
+    packed, layout = pack(mask.apply(gradient), slot_bits)
+    ctx.arbiter.put("gradient", packed.rerandomize())
+    return mask.remove(unpack(_decrypted(ctx, key, layout.packed_len), layout))
+
+
+def _decrypted(ctx: Context, key: PublicKey, size: int) -> RawPlaintexts:
     raw = expect(ctx.arbiter.get("gradient_plain"), RawPlaintexts, "gradient_plain", ctx.arbiter)
-    if raw.public_key != key or len(raw) != len(gradient):
+    if raw.public_key != key or len(raw) != size:
         raise FederationError("the arbiter returned decrypted values of the wrong key or size")
-    if mask is not None:
-        return mask.remove(raw)
-    return key.codec.decode(raw.elements, raw.frac_bits)
+    return raw
 
 
 def receive_public_key(ctx: Context) -> PublicKey:
