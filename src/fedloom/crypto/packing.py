@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import gmpy2
 
-from fedloom.crypto.cipher import CipherVector, EncodingOverflowError, Mpz, RawPlaintexts
+from fedloom.crypto.cipher import CipherVector, Mpz, RawPlaintexts
+from fedloom.crypto.encoding import EncodingOverflowError
 
 
 @dataclass(frozen=True)
