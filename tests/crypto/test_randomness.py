@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedloom.crypto import PaillierPublicKey, generate_paillier_keypair
-from fedloom.crypto.randomness import BlindingSource, FixedBaseTable
+from fedloom.crypto.randomness import LARGE_TABLE_AFTER, BlindingSource, FixedBaseTable
 
 pytestmark = pytest.mark.unit
 
@@ -52,3 +52,17 @@ def test_every_mode_encrypts_the_same_vector_to_new_ciphertexts() -> None:
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown randomness mode 'short'"):
         BlindingSource(_PUBLIC.n, "short")  # type: ignore[arg-type]
+
+
+def test_busy_sources_switch_to_the_larger_table_and_stay_correct() -> None:
+    source = BlindingSource(_PUBLIC.n)
+    source.local_factors(16)
+    small = source._table
+    assert small is not None and small.window == 8
+    factors = source.local_factors(LARGE_TABLE_AFTER)
+    large = source._table
+    assert large is not None and large.window == 11 and large is not small
+    assert len(set(factors)) == len(factors)
+    sample = factors[-32:]
+    ciphertexts = [(1 + 5 * _PUBLIC.n) * f % _PUBLIC.nsquare for f in sample]
+    assert _PRIVATE.raw_decrypt(ciphertexts) == [5] * 32

@@ -9,6 +9,11 @@
   applications to electronic voting", 2010). Every ciphertext still carries fresh randomness; only
   how it is produced changes. h_s^a is computed from fixed-base tables (h_s^(j·2^(w·i))), so one
   blinding factor costs about ⌈k/2⌉/w modular multiplications instead of ~1.2·k.
+
+Table size: a process starts with an 8-bit window (16 MB at k = 2048, built in ~0.2 s) and,
+once it has made more than ``LARGE_TABLE_AFTER`` factors for a key, switches to an 11-bit window
+(94 MB, ~0.9 s to build, ~25 % fewer multiplications per factor). The switch draws a new
+secret h; any h of the right form is as good as another.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from fedloom.crypto.cipher import Mpz
 RandomnessMode = Literal["djn", "full"]
 DEFAULT_RANDOMNESS: RandomnessMode = "djn"
 _WINDOW = 8
+_LARGE_WINDOW = 11
+LARGE_TABLE_AFTER = 8192
+"""Factors a process makes for one key before its larger fixed-base table pays for itself."""
 
 
 class FixedBaseTable:
@@ -61,16 +69,19 @@ class BlindingSource:
         self.n, self.nsquare, self.mode = n, n * n, mode
         self.exponent_bits = (int(n.bit_length()) + 1) // 2
         self._table: FixedBaseTable | None = None
+        self._produced = 0
         self._lock = threading.Lock()
 
-    def _fixed_base(self) -> FixedBaseTable:
+    def _fixed_base(self, count: int) -> FixedBaseTable:
         with self._lock:
-            if self._table is None:
+            self._produced += count
+            window = _LARGE_WINDOW if self._produced > LARGE_TABLE_AFTER else _WINDOW
+            if self._table is None or self._table.window < window:
                 n = int(self.n)
                 x = secrets.randbelow(n - 2) + 2
                 h = (-x * x) % n
                 h_s = gmpy2.powmod(h, self.n, self.nsquare)
-                self._table = FixedBaseTable(h_s, self.nsquare, self.exponent_bits)
+                self._table = FixedBaseTable(h_s, self.nsquare, self.exponent_bits, window)
             return self._table
 
     def factors(self, count: int) -> list[Mpz]:
@@ -102,5 +113,5 @@ class BlindingSource:
         if self.mode == "full":
             n, nsq = int(self.n), self.nsquare
             return [gmpy2.powmod(secrets.randbelow(n - 1) + 1, self.n, nsq) for _ in range(count)]
-        table, bits = self._fixed_base(), self.exponent_bits
+        table, bits = self._fixed_base(count), self.exponent_bits
         return [table.power(secrets.randbits(bits)) for _ in range(count)]
