@@ -66,3 +66,23 @@ def test_busy_sources_switch_to_the_larger_table_and_stay_correct() -> None:
     sample = factors[-32:]
     ciphertexts = [(1 + 5 * _PUBLIC.n) * f % _PUBLIC.nsquare for f in sample]
     assert _PRIVATE.raw_decrypt(ciphertexts) == [5] * 32
+
+
+@pytest.mark.parametrize("mode", ["djn", "full"])
+def test_the_key_owner_encrypts_through_the_crt(mode: str) -> None:
+    public = PaillierPublicKey(_PUBLIC.n, randomness=mode)  # type: ignore[arg-type]
+    private = type(_PRIVATE)(public, int(_PRIVATE.p), int(_PRIVATE.q))
+    owner = private.owner_public_key()
+    assert owner == public and owner.to_bytes() == public.to_bytes()
+    assert owner.blinding.mode == mode
+    factors = owner.blinding.factors(40)
+    assert len(set(factors)) == 40
+    ciphertexts = [(1 + 3 * _PUBLIC.n) * f % _PUBLIC.nsquare for f in factors]
+    assert private.raw_decrypt(ciphertexts) == [3] * 40
+    values = [1.5, -2.25, 0.0, 1e6]
+    first, second = private.encrypt(values), private.encrypt(values)
+    assert first.public_key == public
+    assert not set(first.ciphertexts) & set(second.ciphertexts)
+    assert private.decrypt(first).tolist() == values
+    # Owner ciphertexts combine with anyone's.
+    assert private.decrypt(first + public.encrypt(values)).tolist() == [2 * v for v in values]

@@ -11,11 +11,18 @@ import secrets
 from collections.abc import Sequence
 
 import gmpy2
+from numpy.typing import ArrayLike
 
-from fedloom.crypto.cipher import Mpz, PrivateKey, PublicKey
+from fedloom.crypto.cipher import CipherVector, Mpz, PrivateKey, PublicKey
+from fedloom.crypto.encoding import DEFAULT_FRAC_BITS
 from fedloom.crypto.multiexp import signed_multi_exp
 from fedloom.crypto.parallel import MIN_PARALLEL, active_pool
-from fedloom.crypto.randomness import DEFAULT_RANDOMNESS, BlindingSource, RandomnessMode
+from fedloom.crypto.randomness import (
+    DEFAULT_RANDOMNESS,
+    BlindingSource,
+    OwnerBlindingSource,
+    RandomnessMode,
+)
 
 DEFAULT_KEY_LENGTH = 2048
 MIN_KEY_LENGTH = 256
@@ -116,6 +123,25 @@ class PaillierPrivateKey(PrivateKey):
         self.hp = self._h(self.p, self.psquare)
         self.hq = self._h(self.q, self.qsquare)
         self.q_inv_p = gmpy2.invert(self.q, self.p)
+        self._owner_key: PaillierPublicKey | None = None
+
+    def owner_public_key(self) -> PaillierPublicKey:
+        """This key pair's public key, encrypting through the CRT (for use by the owner only).
+
+        It equals the public key (same scheme and n), so its ciphertexts mix with everyone
+        else's; serialising it writes n only. Its blinding factors are ~1.3× cheaper.
+        """
+        if self._owner_key is None:
+            public = self.public_key
+            assert isinstance(public, PaillierPublicKey)
+            owner = PaillierPublicKey(public.n, public.blinding.mode)
+            owner.blinding = OwnerBlindingSource(public.n, self.p, self.q, public.blinding.mode)
+            self._owner_key = owner
+        return self._owner_key
+
+    def encrypt(self, values: ArrayLike, frac_bits: int = DEFAULT_FRAC_BITS) -> CipherVector:
+        """Encrypt as the key owner: CRT encryption, same ciphertexts as the public key's."""
+        return self.owner_public_key().encrypt(values, frac_bits)
 
     def _h(self, x: Mpz, xsquare: Mpz) -> Mpz:
         g = self.public_key.n + 1
