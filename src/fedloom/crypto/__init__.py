@@ -1,4 +1,5 @@
-"""Cryptographic building blocks: additive HE (Paillier and a plaintext stand-in), encoding."""
+"""Cryptographic building blocks: additive HE (Paillier, Okamoto–Uchiyama, a plaintext
+stand-in), fixed-point encoding, statistical masks and packing."""
 
 from fedloom.crypto.cipher import (
     CipherVector,
@@ -9,6 +10,8 @@ from fedloom.crypto.cipher import (
     RawPlaintexts,
 )
 from fedloom.crypto.encoding import DEFAULT_FRAC_BITS, EncodingOverflowError, FixedPointCodec
+from fedloom.crypto.ou import OUPrivateKey, OUPublicKey, generate_ou_keypair
+from fedloom.crypto.packing import PackingLayout, pack, unpack
 from fedloom.crypto.paillier import (
     DEFAULT_KEY_LENGTH,
     PaillierPrivateKey,
@@ -25,6 +28,9 @@ __all__ = [
     "FixedPointCodec",
     "KeyMismatchError",
     "Mask",
+    "OUPrivateKey",
+    "OUPublicKey",
+    "PackingLayout",
     "PaillierPrivateKey",
     "PaillierPublicKey",
     "PlainPrivateKey",
@@ -32,6 +38,9 @@ __all__ = [
     "PrivateKey",
     "PublicKey",
     "RawPlaintexts",
+    "generate_ou_keypair",
     "generate_paillier_keypair",
     "generate_plain_keypair",
+    "pack",
+    "unpack",
 ]

@@ -58,11 +58,19 @@ def float_to_scaled_ints(values: NDArray[np.float64], frac_bits: int) -> list[in
 class FixedPointCodec:
     """Encodes floats into Z_n and decodes them back, checking the valid range both ways."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, max_int: int | None = None) -> None:
+        """``max_int`` narrows the range of |m| below the default (n − 1) // 3.
+
+        A scheme whose plaintext space is smaller than Z_n needs it: Okamoto–Uchiyama decrypts
+        modulo a secret p | n, so only magnitudes below a public bound under p/3 are valid.
+        """
         self.n = gmpy2.mpz(n)
         # 3·max_int < n, so the sum of two valid values of one sign always lands in the
         # middle third, also when 3 divides n (as it may for the plaintext stand-in).
-        self.max_int = (self.n - 1) // 3
+        widest = (self.n - 1) // 3
+        if max_int is not None and not 1 <= max_int <= widest:
+            raise ValueError(f"max_int must be in [1, (n - 1) // 3], got {max_int}")
+        self.max_int = widest if max_int is None else gmpy2.mpz(max_int)
 
     def encode_ints(self, ints: Iterable[int]) -> list[gmpy2.mpz]:
         """Map signed integers into Z_n, raising if any magnitude exceeds ``max_int``."""

@@ -25,6 +25,10 @@ tag   type            body
                       still-masked elements of Z_n
 ====  ==============  =====================================================================
 
+Key schemes are "paillier" (body: n), "ou" (Okamoto–Uchiyama; body: n, G, H, each a u32 length
+and big-endian bytes) and "plain". A Paillier ciphertext is an element of Z_{n²}, an OU one an
+element of Z_n; neither may be 0.
+
 Ciphertexts decode only under a public key this party already knows (it received or sent it
 before): the :class:`KeyRing`. The ring refuses the plaintext stand-in scheme and keys shorter
 than its policy allows, so a peer cannot talk a party into "encrypting" in the clear.
@@ -42,6 +46,7 @@ import gmpy2
 import numpy as np
 
 from fedloom.crypto import CipherVector, PaillierPublicKey, PlainPublicKey, PublicKey, RawPlaintexts
+from fedloom.crypto.ou import OUPublicKey
 from fedloom.federation.types import SerdeError
 
 MAGIC = b"FLM\x01"
@@ -55,9 +60,10 @@ _DTYPE_STR = re.compile(r"[<|][biufc][0-9]{1,2}")
 _NONE, _TRUE, _FALSE, _INT, _FLOAT, _STR, _BYTES, _LIST, _DICT = range(9)
 _NDARRAY, _PUBKEY, _CIPHER, _RAW = 9, 10, 11, 12
 
-_KEY_CLASSES: dict[str, type[PaillierPublicKey] | type[PlainPublicKey]] = {
+_KEY_CLASSES: dict[str, type[PaillierPublicKey] | type[PlainPublicKey] | type[OUPublicKey]] = {
     "paillier": PaillierPublicKey,
     "plain": PlainPublicKey,
+    "ou": OUPublicKey,
 }
 
 
@@ -264,7 +270,7 @@ class Serde:
         if any(e >= bound for e in elements):
             raise SerdeError("an element is out of range for its key")
         if tag == _CIPHER:
-            if key.scheme == "paillier" and any(e == 0 for e in elements):
+            if key.scheme in ("paillier", "ou") and any(e == 0 for e in elements):
                 raise SerdeError("a ciphertext is 0, which no encryption produces")
             return CipherVector(key, elements, frac_bits, bound_bits)
         return RawPlaintexts(key, elements, frac_bits)
