@@ -20,9 +20,9 @@ from flow_support import (
     upload,
     wait_status,
 )
-from pg_fixture import PgServer, running_postgres
 from sqlalchemy import inspect
 
+from pg_fixture import PgServer, running_postgres
 from services.common.contracts import ArtifactRef, TaskEvent, TaskOutputs
 from services.flow import db
 from services.flow.jobstore import JobStore, make_task_id
