@@ -1,10 +1,24 @@
-"""Paillier throughput: fedloom's engine against ``phe`` (with gmpy2), same inputs, same run.
+"""Additive HE throughput: fedloom's engine against ``phe`` (with gmpy2), same inputs, same run.
 
-Every operation is timed for both libraries on the same values, and the results are checked
-against each other before a line is printed. One JSON line per operation:
-``{"op", "n", "key_length", "ours_ops_s", "phe_ops_s", "ratio"}`` (ratio = ours / phe).
+Every operation is timed for both libraries on the same values, and the decrypted results are
+checked against each other (and the plaintext truth) before a line is printed. One JSON line
+per operation, ratio = ours / phe:
+
+    {"op", "n", "key_length", "ours_ops_s", "phe_ops_s", "ratio", "scheme", "cores"}
+
+Operations: ``encrypt`` and ``decrypt`` of n floats, ``add`` (ciphertext + ciphertext),
+``mul_scalar_pos`` / ``mul_scalar_neg`` (ciphertext × plaintext float), the gradient product
+``gradient_product_per_term`` (ciphertext vector of n · plaintext n×features matrix; one op is
+one term) and ``wire_bytes_per_ciphertext`` (serialising n ciphertexts; the line adds
+``ours_bytes`` and ``phe_bytes``, bytes per ciphertext on the wire: fedloom's binary format
+against phe's documented JSON form).
+
+``--method ou`` times fedloom's Okamoto–Uchiyama against phe's Paillier at the same key length.
+``--cores N`` gives fedloom N worker processes (fedloom.crypto.parallel); phe always runs in one
+process, as FATE runs it.
 
     python benchmarks/crypto.py [--key-length 2048] [--n 1000] [--features 10]
+        [--method paillier|ou] [--cores 1]
 """
 
 from __future__ import annotations
@@ -18,27 +32,44 @@ from typing import Any
 import numpy as np
 from phe import paillier
 
-from fedloom.crypto import PaillierPrivateKey, PaillierPublicKey
+from fedloom.crypto import (
+    CipherVector,
+    PaillierPrivateKey,
+    PaillierPublicKey,
+    PrivateKey,
+    PublicKey,
+)
+from fedloom.crypto.parallel import MIN_PARALLEL, configure_workers
+from fedloom.federation import KeyRing, Serde
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     result = fn()
-    return time.perf_counter() - started, result
+    return max(time.perf_counter() - started, 1e-9), result
 
 
-def _line(op: str, n: int, bits: int, ours_s: float, phe_s: float, count: int) -> str:
-    ours, theirs = count / ours_s, count / phe_s
-    return json.dumps(
-        {
+class _Report:
+    """Collects the JSON lines of one run."""
+
+    def __init__(self, n: int, bits: int, scheme: str, cores: int) -> None:
+        self.n, self.bits, self.scheme, self.cores = n, bits, scheme, cores
+        self.lines: list[str] = []
+
+    def add(self, op: str, ours_s: float, phe_s: float, count: int, **extra: Any) -> None:
+        ours, theirs = count / ours_s, count / phe_s
+        record = {
             "op": op,
-            "n": n,
-            "key_length": bits,
+            "n": self.n,
+            "key_length": self.bits,
             "ours_ops_s": round(ours, 1),
             "phe_ops_s": round(theirs, 1),
-            "ratio": round(ours / theirs, 2),
+            "ratio": round(ours / theirs, 3),
+            "scheme": self.scheme,
+            "cores": self.cores,
+            **extra,
         }
-    )
+        self.lines.append(json.dumps(record))
 
 
 def _close(a: np.ndarray, b: np.ndarray, what: str, tol: float = 1e-6) -> None:
@@ -47,39 +78,107 @@ def _close(a: np.ndarray, b: np.ndarray, what: str, tol: float = 1e-6) -> None:
         raise SystemExit(f"{what}: results differ at {worst}: ours {a[worst]!r}, phe {b[worst]!r}")
 
 
-def run(bits: int, n: int, features: int, seed: int) -> list[str]:
-    """Time each operation for both libraries; return the JSON lines."""
+def _our_keys(method: str, phe_public: Any, phe_private: Any) -> tuple[PublicKey, PrivateKey]:
+    """Paillier: fedloom keys over phe's modulus (one key pair, two engines); OU: a new pair."""
+    if method == "ou":
+        from fedloom.crypto.ou import generate_ou_keypair
+
+        return generate_ou_keypair(int(phe_public.n).bit_length())
+    public = PaillierPublicKey(phe_public.n)
+    return public, PaillierPrivateKey(public, phe_private.p, phe_private.q)
+
+
+def _wire(report: _Report, public: PublicKey, enc: CipherVector, phe_enc: list[Any]) -> None:
+    """Serialise the n ciphertexts both ways, check they read back, record bytes and speed."""
+    n, bits = len(enc), report.bits
+    writer = Serde(KeyRing(min_key_length=min(bits, 2048)))
+    ours_t, payload = _timed(lambda: writer.dumps(enc))
+    reader = Serde(KeyRing(min_key_length=min(bits, 2048)))
+    reader.keyring.add(public)
+    back = reader.loads(payload)
+    if not isinstance(back, CipherVector) or back.ciphertexts != enc.ciphertexts:
+        raise SystemExit("wire: fedloom ciphertexts do not read back")
+
+    phe_public = phe_enc[0].public_key
+
+    def phe_dumps() -> bytes:
+        values = [(str(c.ciphertext(be_secure=False)), c.exponent) for c in phe_enc]
+        return json.dumps({"public_key": {"n": str(phe_public.n)}, "values": values}).encode()
+
+    phe_t, phe_payload = _timed(phe_dumps)
+    decoded = json.loads(phe_payload)["values"]
+    phe_back = [paillier.EncryptedNumber(phe_public, int(c), int(e)) for c, e in decoded]
+    if [c.ciphertext(be_secure=False) for c in phe_back] != [
+        c.ciphertext(be_secure=False) for c in phe_enc
+    ]:
+        raise SystemExit("wire: phe ciphertexts do not read back")
+    report.add(
+        "wire_bytes_per_ciphertext",
+        ours_t,
+        phe_t,
+        n,
+        ours_bytes=round(len(payload) / n, 1),
+        phe_bytes=round(len(phe_payload) / n, 1),
+    )
+
+
+def run(
+    bits: int, n: int, features: int, seed: int, method: str = "paillier", cores: int = 1
+) -> list[str]:
+    """Time each operation for both libraries; return the JSON lines.
+
+    ``cores`` > 1 starts fedloom's worker pool for the run (and stops it afterwards).
+    """
+    if method not in ("paillier", "ou"):
+        raise ValueError(f"method must be 'paillier' or 'ou', got {method!r}")
+    if cores > 1:
+        configure_workers(cores)
+    try:
+        return _run(bits, n, features, seed, method, cores)
+    finally:
+        if cores > 1:
+            configure_workers(1)
+
+
+def _run(bits: int, n: int, features: int, seed: int, method: str, cores: int) -> list[str]:
     rng = np.random.default_rng(seed)
     values = rng.normal(size=n)
     other = rng.normal(size=n)
     matrix = rng.normal(size=(n, features))
     phe_public, phe_private = paillier.generate_paillier_keypair(n_length=bits)
-    public = PaillierPublicKey(phe_public.n)
-    private = PaillierPrivateKey(public, phe_private.p, phe_private.q)
-    lines = []
+    public, private = _our_keys(method, phe_public, phe_private)
+    report = _Report(n, bits, public.scheme, cores)
+    if cores > 1:
+        # Start the worker processes before timing: spawning them is a once-per-process cost.
+        private.decrypt(public.encrypt(np.zeros(MIN_PARALLEL)))
+
+    def phe_decrypt(numbers: list[Any]) -> np.ndarray:
+        return np.array([phe_private.decrypt(c) for c in numbers])
 
     ours_t, enc = _timed(lambda: public.encrypt(values))
     phe_t, phe_enc = _timed(lambda: [phe_public.encrypt(float(v)) for v in values])
-    lines.append(_line("encrypt", n, bits, ours_t, phe_t, n))
+    report.add("encrypt", ours_t, phe_t, n)
 
     ours_t, dec = _timed(lambda: private.decrypt(enc))
-    phe_t, phe_dec = _timed(lambda: np.array([phe_private.decrypt(c) for c in phe_enc]))
+    phe_t, phe_dec = _timed(lambda: phe_decrypt(phe_enc))
     _close(dec, values, "decrypt (ours)")
-    _close(phe_dec, values, "decrypt (phe)")
-    lines.append(_line("decrypt", n, bits, ours_t, phe_t, n))
+    _close(phe_dec, dec, "decrypt (phe against ours)")
+    report.add("decrypt", ours_t, phe_t, n)
 
     enc_other = public.encrypt(other)
     phe_other = [phe_public.encrypt(float(v)) for v in other]
     ours_t, added = _timed(lambda: enc + enc_other)
     phe_t, phe_added = _timed(lambda: [a + b for a, b in zip(phe_enc, phe_other, strict=True)])
-    _close(private.decrypt(added), np.array([phe_private.decrypt(c) for c in phe_added]), "add")
-    lines.append(_line("add", n, bits, ours_t, phe_t, n))
+    _close(private.decrypt(added), phe_decrypt(phe_added), "add")
+    _close(private.decrypt(added), values + other, "add (ours)")
+    report.add("add", ours_t, phe_t, n)
 
     for op, scalar in (("mul_scalar_pos", 0.731), ("mul_scalar_neg", -1.377)):
         ours_t, scaled = _timed(lambda s=scalar: enc.mul(s))
         phe_t, phe_scaled = _timed(lambda s=scalar: [c * s for c in phe_enc])
-        _close(private.decrypt(scaled), np.array([phe_private.decrypt(c) for c in phe_scaled]), op)
-        lines.append(_line(op, n, bits, ours_t, phe_t, n))
+        _close(private.decrypt(scaled), phe_decrypt(phe_scaled), op)
+        _close(private.decrypt(scaled), values * scalar, f"{op} (ours)")
+        report.add(op, ours_t, phe_t, n)
 
     ours_t, grad = _timed(lambda: enc.dot(matrix, 23))
     phe_t, phe_grad = _timed(
@@ -90,22 +189,12 @@ def run(bits: int, n: int, features: int, seed: int) -> list[str]:
     )
     expected = values @ matrix
     _close(private.decrypt(grad), expected, "gradient product (ours)", tol=1e-4)
-    _close(np.array([phe_private.decrypt(c) for c in phe_grad]), expected, "gradient product (phe)")
-    lines.append(_line("gradient_product_per_term", n, bits, ours_t, phe_t, n * features))
+    _close(phe_decrypt(phe_grad), expected, "gradient product (phe)")
+    _close(private.decrypt(grad), phe_decrypt(phe_grad), "gradient product", tol=1e-4)
+    report.add("gradient_product_per_term", ours_t, phe_t, n * features)
 
-    phe_bytes = len(str(phe_enc[0].ciphertext(be_secure=False))) + len(str(phe_enc[0].exponent))
-    lines.append(
-        json.dumps(
-            {
-                "op": "wire_bytes_per_ciphertext",
-                "n": 1,
-                "key_length": bits,
-                "ours_bytes": public.ciphertext_bytes,
-                "phe_bytes_as_decimal_json": phe_bytes,
-            }
-        )
-    )
-    return lines
+    _wire(report, public, enc, phe_enc)
+    return report.lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,8 +204,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=1000, help="values per vector")
     ap.add_argument("--features", type=int, default=10, help="columns of the gradient product")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--method",
+        default="paillier",
+        choices=["paillier", "ou"],
+        help="fedloom's scheme (phe is always Paillier)",
+    )
+    ap.add_argument(
+        "--cores", type=int, default=1, help="fedloom crypto worker processes (phe: always 1)"
+    )
     args = ap.parse_args(argv)
-    for line in run(args.key_length, args.n, args.features, args.seed):
+    if args.cores < 1:
+        raise SystemExit("--cores must be at least 1")
+    for line in run(args.key_length, args.n, args.features, args.seed, args.method, args.cores):
         print(line, flush=True)
     return 0
 

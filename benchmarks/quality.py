@@ -1,10 +1,11 @@
 """Model quality of federated vs centralized training, on FATE-format CSV inputs.
 
-Runs PSI and then hetero LR (real Paillier) with a guest, a host and an arbiter in one process
+Runs PSI and then hetero LR (real Paillier or OU) with a guest, a host and an arbiter in one process
 over the in-memory transport, and compares with scikit-learn trained on the joined rows.
 Prints one JSON line per model. See docs/benchmarks.md for the centralized mapping.
 
-    python benchmarks/quality.py [--guest G.csv --host H.csv] [--key-length 2048] ...
+    python benchmarks/quality.py [--guest G.csv --host H.csv] [--key-length 2048]
+        [--method paillier|ou] [--backend fedloom|phe] [--cores N] ...
 """
 
 from __future__ import annotations
@@ -66,6 +67,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--cores", type=int, default=1, help="crypto worker processes (fedloom.crypto.parallel)"
     )
+    ap.add_argument(
+        "--method",
+        default="paillier",
+        choices=["paillier", "ou"],
+        help="encrypt_param.method: Paillier or Okamoto-Uchiyama",
+    )
+    ap.add_argument(
+        "--backend",
+        default="fedloom",
+        choices=["fedloom", "phe"],
+        help="encrypt_param.backend: fedloom's engine or python-paillier (Paillier only)",
+    )
     return ap.parse_args(argv)
 
 
@@ -112,7 +125,7 @@ def standardize(x: np.ndarray) -> np.ndarray:
 def federated(
     guest_x: np.ndarray, y: np.ndarray, host_x: np.ndarray, param: HeteroLRParam
 ) -> tuple[np.ndarray, int]:
-    """Train hetero LR with real Paillier and return the guest's training scores."""
+    """Train hetero LR with real encryption and return the guest's training scores."""
     guest, host, arbiter = HeteroLRGuest(param), HeteroLRHost(param), HeteroLRArbiter(param)
     keyring = lambda: KeyRing(min_key_length=param.encrypt_param.key_length)  # noqa: E731
     run_parties(
@@ -143,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if (args.guest is None) != (args.host is None):
         raise SystemExit("--guest and --host go together")
+    if args.backend == "phe" and args.method != "paillier":
+        raise SystemExit(
+            "--backend phe (python-paillier) runs Paillier only; use --method paillier"
+        )
     if args.synthetic:
         if args.guest is not None:
             raise SystemExit("--synthetic replaces --guest/--host; give one or the other")
@@ -166,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         max_iter=args.max_iter,
         early_stop=args.early_stop,
         init_param={"init_method": "zeros", "random_seed": args.seed},
-        encrypt_param={"key_length": args.key_length},
+        encrypt_param={
+            "method": args.method,
+            "key_length": args.key_length,
+            "backend": args.backend,
+        },
     )
     configure_workers(args.cores)
     started = time.perf_counter()
@@ -200,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                 "iterations": n_iter,
                 "seconds_per_epoch": round(per_epoch, 2),
                 "cores": args.cores,
+                "method": args.method,
+                "backend": args.backend,
             }
         ),
         flush=True,

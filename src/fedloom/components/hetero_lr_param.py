@@ -17,6 +17,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     field_validator,
+    model_validator,
 )
 
 from fedloom.components.base import FateParam, lower, supported
@@ -42,21 +43,40 @@ class InitParam(FateParam):
 
 
 class EncryptParam(FateParam):
-    """FATE's ``encrypt_param``: Paillier, with fedloom's 2048-bit default key length."""
+    """FATE's ``encrypt_param``, with fedloom's 2048-bit default key length.
+
+    ``method`` is ``"Paillier"`` or Okamoto–Uchiyama (``"ou"``), in any letter case.
+    ``backend`` is a fedloom extension, not a FATE parameter: ``"fedloom"`` (default) or
+    ``"phe"`` to compute Paillier with python-paillier, as FATE does; ``"phe"`` needs Paillier.
+    """
 
     method: StrictStr | None = "Paillier"
     key_length: StrictInt = Field(default=DEFAULT_KEY_LENGTH, ge=512)
+    backend: Literal["fedloom", "phe"] = "fedloom"
+
+    _lower = field_validator("backend", mode="before")(lower)
 
     @field_validator("method")
     @classmethod
-    def _paillier(cls, value: str | None) -> str:
+    def _method(cls, value: str | None) -> str:
         if value is None:
             raise ValueError("HeteroLR always encrypts; method None (no encryption) is refused")
-        why = "FATE ≥ 1.7 dropped it for safety; use 'Paillier'"
+        why = "FATE ≥ 1.7 dropped it for safety"
         supported(
-            value.lower(), ("paillier",), {"iterativeaffine": why, "randomiterativeaffine": why}
+            value.lower(),
+            ("paillier", "ou"),
+            {"iterativeaffine": why, "randomiterativeaffine": why},
         )
-        return "Paillier"
+        return "Paillier" if value.lower() == "paillier" else "ou"
+
+    @model_validator(mode="after")
+    def _backend_supports_method(self) -> EncryptParam:
+        if self.backend == "phe" and self.method != "Paillier":
+            raise ValueError(
+                f"backend 'phe' (python-paillier) implements Paillier only; method "
+                f"{self.method!r} needs backend 'fedloom'"
+            )
+        return self
 
     @field_validator("key_length")
     @classmethod
@@ -243,8 +263,9 @@ class HeteroLogisticParam(FateParam):
                 "max_iter": self.max_iter,
                 "early_stop": self.early_stop,
                 "encrypt_param": {
-                    "method": "paillier",
+                    "method": (self.encrypt_param.method or "paillier").lower(),
                     "key_length": self.encrypt_param.key_length,
+                    "backend": self.encrypt_param.backend,
                 },
                 "decay": self.decay,
                 "decay_sqrt": self.decay_sqrt,

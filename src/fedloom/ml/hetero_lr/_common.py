@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 from fedloom.crypto import CipherVector, PublicKey, RawPlaintexts
 from fedloom.crypto.cipher import STATISTICAL_SECURITY
 from fedloom.crypto.packing import pack, unpack
+from fedloom.crypto.phe_backend import Backend, with_backend
 from fedloom.federation import Context, FederationError, PartyHandle
 from fedloom.ml.hetero_lr.params import HeteroLRParam
 
@@ -27,6 +29,8 @@ class HeteroLRModel:
     n_iter: int = 0
     converged: bool = False
     loss_history: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    """Wall time of each training epoch as this party saw it."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for model storage."""
@@ -37,6 +41,7 @@ class HeteroLRModel:
             "n_iter": self.n_iter,
             "converged": self.converged,
             "loss_history": list(self.loss_history),
+            "epoch_seconds": list(self.epoch_seconds),
         }
 
     @classmethod
@@ -49,6 +54,7 @@ class HeteroLRModel:
             n_iter=int(data.get("n_iter", 0)),
             converged=bool(data.get("converged", False)),
             loss_history=[float(x) for x in data.get("loss_history", [])],
+            epoch_seconds=[float(x) for x in data.get("epoch_seconds", [])],
         )
 
 
@@ -89,14 +95,20 @@ def expect(value: object, kind: type[T], what: str, peer: PartyHandle) -> T:
 def expect_cipher(
     value: object, key: PublicKey, size: int, what: str, peer: PartyHandle
 ) -> CipherVector:
-    """A CipherVector under ``key`` with ``size`` elements, or a FederationError."""
+    """A CipherVector under ``key`` with ``size`` elements, or a FederationError.
+
+    The vector is rebound to ``key`` itself, so that arithmetic on it runs on this party's
+    backend (the wire decoder attaches the key object it knows, an equal key).
+    """
     vector = expect(value, CipherVector, what, peer)
     if vector.public_key != key or len(vector) != size:
         raise FederationError(
             f"{peer.party} sent {what!r} with {len(vector)} values under "
             f"{vector.public_key!r}; expected {size} under {key!r}"
         )
-    return vector
+    if vector.public_key is key:
+        return vector
+    return CipherVector(key, vector.ciphertexts, vector.frac_bits, vector.bound_bits)
 
 
 def exchange_gradient(
@@ -127,24 +139,30 @@ def _decrypted(ctx: Context, key: PublicKey, size: int) -> RawPlaintexts:
     return raw
 
 
-def receive_public_key(ctx: Context) -> PublicKey:
-    """The arbiter's public key for this fit."""
+def receive_public_key(ctx: Context, backend: Backend = "fedloom") -> PublicKey:
+    """The arbiter's public key for this fit, computed locally by ``backend``."""
     key = ctx.arbiter.get("pubkey")
     if not isinstance(key, PublicKey):
         raise FederationError(f"{ctx.arbiter.party} sent {type(key).__name__} as the public key")
-    return key
+    return with_backend(key, backend)
 
 
 def end_epoch(
-    ctx: Context, param: HeteroLRParam, model: HeteroLRModel, step: NDArray[np.float64]
+    ctx: Context,
+    param: HeteroLRParam,
+    model: HeteroLRModel,
+    step: NDArray[np.float64],
+    started: float,
 ) -> bool:
     """Close an epoch at a guest or host: report ‖Δw‖² if asked, learn whether to stop.
 
-    ``step`` is this party's weight change over the epoch; ``model`` records the epoch count and
-    the arbiter's convergence decision, which is returned.
+    ``step`` is this party's weight change over the epoch; ``model`` records the epoch count,
+    its wall time since ``started`` (a ``time.perf_counter()`` reading) and the arbiter's
+    convergence decision, which is returned.
     """
     if param.early_stop == "weight_diff":
         ctx.arbiter.put("weight_diff_sq", float(np.sum(step * step)))
     model.n_iter += 1
     model.converged = expect(ctx.arbiter.get("converged"), bool, "converged", ctx.arbiter)
+    model.epoch_seconds.append(time.perf_counter() - started)
     return model.converged

@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fedloom.crypto import CipherVector, PrivateKey, PublicKey, generate_paillier_keypair
+from fedloom.crypto import CipherVector, PrivateKey, PublicKey
+from fedloom.crypto.keys import generate_keypair
+from fedloom.crypto.phe_backend import private_key_with_backend, with_backend
 from fedloom.federation import Context, FederationError
 from fedloom.ml.hetero_lr._common import HeteroLRModel, check_topology, expect, expect_cipher
 from fedloom.ml.hetero_lr.params import HeteroLRParam
@@ -15,19 +17,34 @@ KeyGen = Callable[[int], tuple[PublicKey, PrivateKey]]
 
 
 class HeteroLRArbiter:
-    """The arbiter's side of fit. It never sees features, labels, weights or gradients."""
+    """The arbiter's side of fit. It never sees features, labels, weights or gradients.
+
+    Keys come from ``encrypt_param`` (method, key length, backend); ``keygen``, a test and
+    benchmark hook taking the key length, replaces the generation (its keys are then moved to
+    the configured backend).
+    """
 
     def __init__(self, param: HeteroLRParam | None = None, *, keygen: KeyGen | None = None) -> None:
         self.param = param or HeteroLRParam()
-        self.keygen: KeyGen = keygen or generate_paillier_keypair
+        self.keygen = keygen
         self.model: HeteroLRModel | None = None
+
+    def _keys(self) -> tuple[PublicKey, PrivateKey]:
+        encrypt = self.param.encrypt_param
+        if self.keygen is None:
+            return generate_keypair(encrypt.method, encrypt.key_length, encrypt.backend)
+        public, private = self.keygen(encrypt.key_length)
+        return (
+            with_backend(public, encrypt.backend),
+            private_key_with_backend(private, encrypt.backend),
+        )
 
     def fit(self, ctx: Context) -> HeteroLRModel:
         """Serve one training run; returns the loss history and convergence summary."""
         param = self.param
         check_topology(ctx, param)
         fit_ctx = ctx.sub("fit")
-        public, private = self.keygen(param.encrypt_param.key_length)
+        public, private = self._keys()
         fit_ctx.guest.put("pubkey", public)
         fit_ctx.hosts.put("pubkey", public)
         model = HeteroLRModel("arbiter", np.zeros(0))

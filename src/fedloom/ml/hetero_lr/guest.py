@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -60,7 +61,7 @@ class HeteroLRGuest:
         labels = _check_labels(y, features.shape[0])
         rows, width = features.shape
         fit_ctx = ctx.sub("fit")
-        key = receive_public_key(fit_ctx)
+        key = receive_public_key(fit_ctx, param.encrypt_param.backend)
         for host, count in zip(fit_ctx.hosts, fit_ctx.hosts.get("n_rows"), strict=True):
             if expect(count, int, "n_rows", host) != rows:
                 raise ValueError(f"{host.party} has {count} aligned rows, the guest has {rows}")
@@ -81,12 +82,14 @@ class HeteroLRGuest:
             batches = make_batches(rows, param.batch_size, rng)
             it_ctx.hosts.put("batches", batches)
             it_ctx.arbiter.put("batch_sizes", [int(b.size) for b in batches])
-            previous = coef.copy()
-            for (_, b_ctx), idx in zip(it_ctx.batches(len(batches)), batches, strict=True):
+            previous, started = coef.copy(), time.perf_counter()
+            batch_ctxs = it_ctx.batches(len(batches))
+            for i, ((_, b_ctx), idx) in enumerate(zip(batch_ctxs, batches, strict=True)):
+                more = epoch < param.max_iter - 1 or i < len(batches) - 1
                 coef = self._batch(
-                    b_ctx, key, design[idx], labels[idx], signed[idx], coef, optimizer, epoch
+                    b_ctx, key, design[idx], labels[idx], signed[idx], coef, optimizer, epoch, more
                 )
-            if end_epoch(it_ctx, param, model, coef - previous):
+            if end_epoch(it_ctx, param, model, coef - previous, started):
                 break
         model.weights = coef[:width].copy()
         model.intercept = float(coef[-1]) if intercept else 0.0
@@ -103,6 +106,7 @@ class HeteroLRGuest:
         coef: NDArray[np.float64],
         optimizer: Optimizer,
         epoch: int,
+        more: bool,
     ) -> NDArray[np.float64]:
         param, rows = self.param, x.shape[0]
         z_guest = x @ coef
@@ -117,7 +121,8 @@ class HeteroLRGuest:
         # randomness is essential: the host could otherwise strip its own forward and read y.
         residual = (z_hosts.mul(0.25, frac_bits=2) + (0.25 * z_guest + 0.5 - y)).rerandomize()
         ctx.hosts.put("residual", residual)
-        key.prefetch_randomness(rows)
+        if more:
+            key.prefetch_randomness(rows)
         gradient = exchange_gradient(
             ctx, key, residual.dot(x, param.feature_frac_bits), self.masking
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -50,7 +52,7 @@ class HeteroLRHost:
         features = check_features(x, "host features")
         rows, width = features.shape
         fit_ctx = ctx.sub("fit")
-        key = receive_public_key(fit_ctx)
+        key = receive_public_key(fit_ctx, param.encrypt_param.backend)
         fit_ctx.guest.put("n_rows", rows)
         host_index = ctx.parties.hosts.index(ctx.local)
         coef = initial_weights(param, width, seed_offset=1 + host_index)
@@ -58,10 +60,12 @@ class HeteroLRHost:
         model = HeteroLRModel("host", coef)
         for epoch, it_ctx in fit_ctx.iterations(param.max_iter):
             batches = _check_batches(it_ctx.guest.get("batches"), rows, it_ctx)
-            previous = coef.copy()
-            for (_, b_ctx), idx in zip(it_ctx.batches(len(batches)), batches, strict=True):
-                coef = self._batch(b_ctx, key, features[idx], coef, optimizer, epoch)
-            if end_epoch(it_ctx, param, model, coef - previous):
+            previous, started = coef.copy(), time.perf_counter()
+            batch_ctxs = it_ctx.batches(len(batches))
+            for i, ((_, b_ctx), idx) in enumerate(zip(batch_ctxs, batches, strict=True)):
+                more = epoch < param.max_iter - 1 or i < len(batches) - 1
+                coef = self._batch(b_ctx, key, features[idx], coef, optimizer, epoch, more)
+            if end_epoch(it_ctx, param, model, coef - previous, started):
                 break
         model.weights = coef.copy()
         self.model = model
@@ -75,6 +79,7 @@ class HeteroLRHost:
         coef: NDArray[np.float64],
         optimizer: Optimizer,
         epoch: int,
+        more: bool,
     ) -> NDArray[np.float64]:
         param, rows = self.param, x.shape[0]
         z_host = x @ coef
@@ -83,7 +88,8 @@ class HeteroLRHost:
             ctx.guest.put("forward_square", key.encrypt(z_host * z_host))
             ctx.guest.put("penalty", key.encrypt(optimizer.penalty_loss(coef)))
         # While the guest works, get the randomness of the next batch's encryptions ready.
-        key.prefetch_randomness(rows * (2 if param.needs_loss else 1))
+        if more:
+            key.prefetch_randomness(rows * (2 if param.needs_loss else 1))
         residual = expect_cipher(ctx.guest.get("residual"), key, rows, "residual", ctx.guest)
         gradient = exchange_gradient(
             ctx, key, residual.dot(x, param.feature_frac_bits), self.masking

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fedloom.crypto import DEFAULT_KEY_LENGTH
 
@@ -35,12 +35,29 @@ class InitParam(_Strict):
 
 
 class EncryptParam(_Strict):
-    """Which additively homomorphic scheme the arbiter generates, and its key length."""
+    """Which additively homomorphic scheme the arbiter generates, and its key length.
 
-    method: Literal["paillier"] = "paillier"
+    ``method`` is FATE's (spelled case-insensitively: ``"Paillier"``), plus Okamoto–Uchiyama
+    (``"ou"``). ``backend`` is a fedloom extension, not a FATE parameter: who computes a Paillier
+    key's operations at each party, fedloom's engine (``"fedloom"``) or python-paillier
+    (``"phe"``, as FATE runs it). Keys and ciphertexts are the same either way; ``"phe"`` needs
+    ``method="paillier"``.
+    """
+
+    method: Literal["paillier", "ou"] = "paillier"
     key_length: int = Field(default=DEFAULT_KEY_LENGTH, ge=512)
+    backend: Literal["fedloom", "phe"] = "fedloom"
 
-    _norm = field_validator("method", mode="before")(_lower)
+    _norm = field_validator("method", "backend", mode="before")(_lower)
+
+    @model_validator(mode="after")
+    def _backend_supports_method(self) -> EncryptParam:
+        if self.backend == "phe" and self.method != "paillier":
+            raise ValueError(
+                f"backend 'phe' (python-paillier) implements Paillier only; method "
+                f"{self.method!r} needs backend 'fedloom'"
+            )
+        return self
 
     @field_validator("key_length")
     @classmethod

@@ -1,0 +1,68 @@
+"""benchmarks/crypto.py runs on tiny sizes and prints one checked JSON line per operation."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "crypto.py"
+KEYS = {"op", "n", "key_length", "ours_ops_s", "phe_ops_s", "ratio"}
+OPS = [
+    "encrypt",
+    "decrypt",
+    "add",
+    "mul_scalar_pos",
+    "mul_scalar_neg",
+    "gradient_product_per_term",
+    "wire_bytes_per_ciphertext",
+]
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("crypto_bench", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["crypto_bench"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _check(lines: list[str], bits: int, scheme: str) -> dict[str, dict[str, object]]:
+    records = [json.loads(line) for line in lines]
+    assert [r["op"] for r in records] == OPS
+    for record in records:
+        assert KEYS <= set(record), record
+        assert record["n"] == 20 and record["key_length"] == bits
+        assert record["scheme"] == scheme
+        for key in ("ours_ops_s", "phe_ops_s", "ratio"):
+            assert isinstance(record[key], float | int) and record[key] > 0, (key, record)
+    return {str(r["op"]): r for r in records}
+
+
+def test_paillier_lines(bench: ModuleType) -> None:
+    by_op = _check(bench.run(512, 20, 3, seed=1), 512, "paillier")
+    wire = by_op["wire_bytes_per_ciphertext"]
+    assert 128 <= float(wire["ours_bytes"]) < 140  # type: ignore[arg-type]
+    assert float(wire["phe_bytes"]) > float(wire["ours_bytes"])  # type: ignore[arg-type]
+
+
+def test_ou_lines(bench: ModuleType) -> None:
+    # OU plaintexts have ~k/3 bits: a product of two 117-bit encodings needs 1152-bit keys.
+    by_op = _check(bench.run(1152, 20, 3, seed=1, method="ou"), 1152, "ou")
+    assert float(by_op["wire_bytes_per_ciphertext"]["ours_bytes"]) < 160  # type: ignore[arg-type]
+
+
+def test_main_prints_the_lines(bench: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(["--key-length", "512", "--n", "20", "--features", "2", "--cores", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    _check(lines, 512, "paillier")
+    with pytest.raises(SystemExit):
+        bench.main(["--cores", "0"])
