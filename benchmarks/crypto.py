@@ -6,7 +6,9 @@ per operation, ratio = ours / phe:
 
     {"op", "n", "key_length", "ours_ops_s", "phe_ops_s", "ratio", "scheme", "cores"}
 
-Operations: ``encrypt`` and ``decrypt`` of n floats, ``add`` (ciphertext + ciphertext),
+Operations: ``encrypt`` and ``decrypt`` of n floats, ``decrypt_packed`` (n masked values packed
+several to a plaintext, decrypted, unpacked and unmasked; extra fields ``slots`` and the sender's
+``ours_pack_ops_s``), ``add`` (ciphertext + ciphertext),
 ``mul_scalar_pos`` / ``mul_scalar_neg`` (ciphertext × plaintext float), the gradient product
 ``gradient_product_per_term`` (ciphertext vector of n · plaintext n×features matrix; one op is
 one term) and ``wire_bytes_per_ciphertext`` (serialising n ciphertexts; the line adds
@@ -15,7 +17,8 @@ against phe's documented JSON form).
 
 ``--method ou`` times fedloom's Okamoto–Uchiyama against phe's Paillier at the same key length.
 ``--cores N`` gives fedloom N worker processes (fedloom.crypto.parallel); phe always runs in one
-process, as FATE runs it.
+process, as FATE runs it. With ``--cores`` > 1 the encrypt, decrypt and gradient lines also time
+fedloom without its pool in the same run: ``ours_1core_ops_s`` and ``speedup_vs_1core``.
 
     python benchmarks/crypto.py [--key-length 2048] [--n 1000] [--features 10]
         [--method paillier|ou] [--cores 1]
@@ -39,7 +42,10 @@ from fedloom.crypto import (
     PrivateKey,
     PublicKey,
 )
-from fedloom.crypto.parallel import MIN_PARALLEL, configure_workers
+from fedloom.crypto.cipher import STATISTICAL_SECURITY
+from fedloom.crypto.packing import pack, unpack
+from fedloom.crypto.parallel import MIN_PARALLEL, active_pool, configure_workers, suspended
+from fedloom.crypto.randomness import LARGE_TABLE_AFTER, BlindingSource
 from fedloom.federation import KeyRing, Serde
 
 
@@ -122,6 +128,68 @@ def _wire(report: _Report, public: PublicKey, enc: CipherVector, phe_enc: list[A
     )
 
 
+def _warm_up(public: PublicKey, private: PrivateKey, cores: int) -> None:
+    """Pay the once-per-process costs before timing: spawning workers and building the
+    randomness tables (including the larger table a busy process switches to)."""
+    if cores > 1:
+        private.decrypt(public.encrypt(np.zeros(MIN_PARALLEL)))
+    blinding = getattr(public, "blinding", None)
+    if not isinstance(blinding, BlindingSource):
+        public.encrypt(np.zeros(1))
+        return
+    with suspended():
+        blinding.local_factors(LARGE_TABLE_AFTER + 1)
+    pool = active_pool()
+    if pool is not None:
+        for _ in range(cores):
+            pool.factors(public.n, blinding.mode, cores * (LARGE_TABLE_AFTER + 1))
+
+
+def _one_core(cores: int, ours_s: float, count: int, fn: Callable[[], Any]) -> dict[str, Any]:
+    """With a pool: time ``fn`` again without it, for the speed-up of N workers over one."""
+    if cores < 2:
+        return {}
+    with suspended():
+        single_t, _ = _timed(fn)
+    return {
+        "ours_1core_ops_s": round(count / single_t, 1),
+        "speedup_vs_1core": round(single_t / ours_s, 3),
+    }
+
+
+def _packed(
+    report: _Report,
+    public: PublicKey,
+    private: PrivateKey,
+    enc: CipherVector,
+    values: np.ndarray,
+    phe_decrypt_s: float,
+) -> None:
+    """Decryption per value when masked values are packed several to a plaintext.
+
+    Timed: the key owner's decryption of the packed ciphertexts plus unpacking and unmasking,
+    against phe decrypting every value. The sender's packing time is reported on the side.
+    """
+    n = len(enc)
+    mask = public.new_mask(n, bound_bits=enc.bound_bits)
+    slot_bits = enc.bound_bits + 2 + STATISTICAL_SECURITY
+    pack_t, (packed, layout) = _timed(lambda: pack(mask.apply(enc), slot_bits))
+
+    def decrypt_packed() -> np.ndarray:
+        return mask.remove(unpack(private.decrypt_raw(packed), layout))
+
+    ours_t, dec = _timed(decrypt_packed)
+    _close(dec, values, "decrypt_packed (ours)")
+    report.add(
+        "decrypt_packed",
+        ours_t,
+        phe_decrypt_s,
+        n,
+        slots=layout.slots,
+        ours_pack_ops_s=round(n / pack_t, 1),
+    )
+
+
 def run(
     bits: int, n: int, features: int, seed: int, method: str = "paillier", cores: int = 1
 ) -> list[str]:
@@ -148,22 +216,25 @@ def _run(bits: int, n: int, features: int, seed: int, method: str, cores: int) -
     phe_public, phe_private = paillier.generate_paillier_keypair(n_length=bits)
     public, private = _our_keys(method, phe_public, phe_private)
     report = _Report(n, bits, public.scheme, cores)
-    if cores > 1:
-        # Start the worker processes before timing: spawning them is a once-per-process cost.
-        private.decrypt(public.encrypt(np.zeros(MIN_PARALLEL)))
+    _warm_up(public, private, cores)
 
     def phe_decrypt(numbers: list[Any]) -> np.ndarray:
         return np.array([phe_private.decrypt(c) for c in numbers])
 
     ours_t, enc = _timed(lambda: public.encrypt(values))
     phe_t, phe_enc = _timed(lambda: [phe_public.encrypt(float(v)) for v in values])
-    report.add("encrypt", ours_t, phe_t, n)
+    report.add(
+        "encrypt", ours_t, phe_t, n, **_one_core(cores, ours_t, n, lambda: public.encrypt(values))
+    )
 
     ours_t, dec = _timed(lambda: private.decrypt(enc))
     phe_t, phe_dec = _timed(lambda: phe_decrypt(phe_enc))
     _close(dec, values, "decrypt (ours)")
     _close(phe_dec, dec, "decrypt (phe against ours)")
-    report.add("decrypt", ours_t, phe_t, n)
+    report.add(
+        "decrypt", ours_t, phe_t, n, **_one_core(cores, ours_t, n, lambda: private.decrypt(enc))
+    )
+    _packed(report, public, private, enc, values, phe_t)
 
     enc_other = public.encrypt(other)
     phe_other = [phe_public.encrypt(float(v)) for v in other]
@@ -191,7 +262,8 @@ def _run(bits: int, n: int, features: int, seed: int, method: str, cores: int) -
     _close(private.decrypt(grad), expected, "gradient product (ours)", tol=1e-4)
     _close(phe_decrypt(phe_grad), expected, "gradient product (phe)")
     _close(private.decrypt(grad), phe_decrypt(phe_grad), "gradient product", tol=1e-4)
-    report.add("gradient_product_per_term", ours_t, phe_t, n * features)
+    one = _one_core(cores, ours_t, n * features, lambda: enc.dot(matrix, 23))
+    report.add("gradient_product_per_term", ours_t, phe_t, n * features, **one)
 
     _wire(report, public, enc, phe_enc)
     return report.lines

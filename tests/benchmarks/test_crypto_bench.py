@@ -17,6 +17,7 @@ KEYS = {"op", "n", "key_length", "ours_ops_s", "phe_ops_s", "ratio"}
 OPS = [
     "encrypt",
     "decrypt",
+    "decrypt_packed",
     "add",
     "mul_scalar_pos",
     "mul_scalar_neg",
@@ -35,12 +36,12 @@ def bench() -> ModuleType:
     return module
 
 
-def _check(lines: list[str], bits: int, scheme: str) -> dict[str, dict[str, object]]:
+def _check(lines: list[str], bits: int, scheme: str, n: int = 20) -> dict[str, dict[str, object]]:
     records = [json.loads(line) for line in lines]
     assert [r["op"] for r in records] == OPS
     for record in records:
         assert KEYS <= set(record), record
-        assert record["n"] == 20 and record["key_length"] == bits
+        assert record["n"] == n and record["key_length"] == bits
         assert record["scheme"] == scheme
         for key in ("ours_ops_s", "phe_ops_s", "ratio"):
             assert isinstance(record[key], float | int) and record[key] > 0, (key, record)
@@ -66,3 +67,19 @@ def test_main_prints_the_lines(bench: ModuleType, capsys: pytest.CaptureFixture[
     _check(lines, 512, "paillier")
     with pytest.raises(SystemExit):
         bench.main(["--cores", "0"])
+
+
+def test_packed_decryption_reports_its_slots(bench: ModuleType) -> None:
+    packed = _check(bench.run(512, 20, 3, seed=2), 512, "paillier")["decrypt_packed"]
+    # 53 fractional + 64 integer bits, 2 offset bits and 80 mask bits: two slots in 512 bits.
+    assert packed["slots"] == 2
+    assert float(packed["ours_pack_ops_s"]) > 0  # type: ignore[arg-type]
+
+
+def test_two_workers_are_timed_against_one_in_the_same_run(bench: ModuleType) -> None:
+    by_op = _check(bench.run(512, 300, 2, seed=3, cores=2), 512, "paillier", n=300)
+    for op in ("encrypt", "decrypt", "gradient_product_per_term"):
+        assert by_op[op]["cores"] == 2
+        assert float(by_op[op]["speedup_vs_1core"]) > 0  # type: ignore[arg-type]
+        assert float(by_op[op]["ours_1core_ops_s"]) > 0  # type: ignore[arg-type]
+    assert "speedup_vs_1core" not in by_op["add"]

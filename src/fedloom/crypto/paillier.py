@@ -91,9 +91,16 @@ class PaillierPublicKey(PublicKey):
         return out
 
     def raw_dot(self, a: Sequence[Mpz], matrix: Sequence[Sequence[int]]) -> list[Mpz]:
-        """Column-wise ``Π_i c_i^{x_ij}`` by bucket multi-exponentiation (one inverse a column)."""
+        """Column-wise ``Π_i c_i^{x_ij}`` by bucket multi-exponentiation (one inverse a column).
+
+        Columns are spread over the worker pool when there are several and the vector is long.
+        """
         width = len(matrix[0]) if matrix else 0
-        return [signed_multi_exp(a, [row[j] for row in matrix], self.nsquare) for j in range(width)]
+        columns = [[row[j] for row in matrix] for j in range(width)]
+        pool = active_pool()
+        if pool is not None and width > 1 and len(a) >= MIN_PARALLEL:
+            return pool.dot(self.nsquare, a, columns)
+        return [signed_multi_exp(a, column, self.nsquare) for column in columns]
 
     def raw_rerandomize(self, a: Sequence[Mpz]) -> list[Mpz]:
         """Multiply each ciphertext by a fresh ``r^n``."""

@@ -21,8 +21,9 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 
 import gmpy2
@@ -127,6 +128,19 @@ def configure_workers(workers: int) -> None:
         _state["pool"] = CryptoPool(workers) if workers > 1 else None
     if old is not None:
         old.close()
+
+
+@contextmanager
+def suspended() -> Iterator[None]:
+    """Run the enclosed block without the pool (for side-by-side one-core measurements)."""
+    with _state_lock:
+        pool = _state["pool"]
+        _state["pool"] = None
+    try:
+        yield
+    finally:
+        with _state_lock:
+            _state["pool"] = pool
 
 
 def active_pool() -> CryptoPool | None:
