@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 from lr_support import fit_parties, make_data
 
-from fedloom.crypto import CipherVector, PaillierPublicKey, PrivateKey, PublicKey
+from fedloom.crypto import (
+    CipherVector,
+    PaillierPublicKey,
+    PrivateKey,
+    PublicKey,
+    generate_ou_keypair,
+)
 from fedloom.crypto import generate_paillier_keypair as paillier_keypair
 from fedloom.federation import HarnessResult
 from fedloom.ml.hetero_lr import HeteroLRParam
@@ -38,9 +44,17 @@ def _paillier_full() -> KeyPair:
     return full, type(private)(full, private.p, private.q)  # type: ignore[call-arg, attr-defined]
 
 
-KEYS: dict[str, Callable[[], KeyPair]] = {
-    "paillier-djn": _paillier,
-    "paillier-full": _paillier_full,
+@cache
+def _ou() -> KeyPair:
+    # OU plaintexts hold ~k/3 bits: 1152 bits leave room for the encrypted loss and its mask.
+    return generate_ou_keypair(1152)
+
+
+KEYS: dict[str, tuple[Callable[[], KeyPair], dict[str, Any]]] = {
+    "paillier-djn": (_paillier, {"key_length": 512}),
+    "paillier-full": (_paillier_full, {"key_length": 512}),
+    "paillier-phe": (_paillier, {"key_length": 512, "backend": "phe"}),
+    "ou": (_ou, {"key_length": 1152, "method": "ou"}),
 }
 
 
@@ -82,15 +96,16 @@ def _run_twice(param: HeteroLRParam, hosts: int, keys: Callable[[], KeyPair]) ->
 def test_no_ciphertext_is_ever_sent_twice(
     scheme: str, early_stop: str, batch_size: int, hosts: int, paths: set[str]
 ) -> None:
+    keys, encrypt_param = KEYS[scheme]
     param = HeteroLRParam(
         max_iter=2,
         batch_size=batch_size,
         early_stop=early_stop,  # type: ignore[arg-type]
         tol=0.0,
-        encrypt_param={"key_length": 512},
+        encrypt_param=encrypt_param,
         init_param={"init_method": "zeros", "random_seed": 3},
     )
-    first, second = _run_twice(param, hosts, KEYS[scheme])
+    first, second = _run_twice(param, hosts, keys)
     assert paths <= _tags(first), f"paths not exercised: {paths - _tags(first)}"
     sent = [c for run in (first, second) for _, c in _sent_ciphertexts(run)]
     assert len(sent) > 50
