@@ -62,3 +62,31 @@ def test_a_pool_needs_two_workers() -> None:
 
     with pytest.raises(ValueError, match="at least 2 workers"):
         CryptoPool(1)
+
+
+def test_ou_uses_the_pool_for_factors_and_dot(pooled: PaillierKeys) -> None:
+    from fedloom.crypto import generate_ou_keypair
+
+    pk, sk = generate_ou_keypair(1024)
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=MIN_PARALLEL * 2)
+    matrix = rng.normal(size=(values.size, 3))
+    pk.prefetch_randomness(MIN_PARALLEL)
+    first, second = pk.encrypt(values), pk.encrypt(values)
+    assert not set(first.ciphertexts) & set(second.ciphertexts)
+    assert len(set(first.ciphertexts)) == values.size
+    assert sk.decrypt(first).tolist() == pytest.approx(values.tolist(), abs=1e-12)
+    pooled_dot = first.dot(matrix, 23)
+    configure_workers(1)
+    try:
+        local_dot = first.dot(matrix, 23)
+    finally:
+        configure_workers(2)
+    assert pooled_dot.ciphertexts == local_dot.ciphertexts
+    np.testing.assert_allclose(sk.decrypt(pooled_dot), values @ matrix, atol=1e-5)
+    # Factors H^r from the workers are fresh: no two equal, none decrypting to anything but 0.
+    pool = active_pool()
+    assert pool is not None
+    factors = pool.powers(pk.h, pk.n, pk.randomness_bits, MIN_PARALLEL)
+    assert len(set(factors)) == MIN_PARALLEL
+    assert sk.raw_decrypt(factors[:8]) == [0] * 8

@@ -34,6 +34,7 @@ import gmpy2
 from fedloom.crypto.cipher import Mask, Mpz, PrivateKey, PublicKey
 from fedloom.crypto.encoding import FixedPointCodec
 from fedloom.crypto.multiexp import signed_multi_exp
+from fedloom.crypto.parallel import MIN_PARALLEL, active_pool
 from fedloom.crypto.randomness import FixedBaseTable
 
 DEFAULT_OU_KEY_LENGTH = 2048
@@ -154,8 +155,17 @@ class OUPublicKey(PublicKey):
         if count == 0:
             return []
         bits = self.randomness_bits
+        pool = active_pool()
+        if pool is not None and count >= MIN_PARALLEL:
+            return pool.powers(self.h, self.n, bits, count)
         table = _fixed_base(self.h, self.n, bits)
         return [table.power(secrets.randbits(bits)) for _ in range(count)]
+
+    def prefetch_randomness(self, count: int) -> None:
+        """Have the worker pool (if any) make factors H^r while this party waits."""
+        pool = active_pool()
+        if pool is not None and count >= MIN_PARALLEL:
+            pool.prefetch_powers(self.h, self.n, self.randomness_bits, count)
 
     def _g_powers(self, plaintexts: Sequence[Mpz]) -> list[Mpz]:
         """G^m mod n per element of Z_n, reading m > n/2 as the negative m − n."""
@@ -207,9 +217,14 @@ class OUPublicKey(PublicKey):
         return out
 
     def raw_dot(self, a: Sequence[Mpz], matrix: Sequence[Sequence[int]]) -> list[Mpz]:
-        """Column-wise ``Π_i c_i^{x_ij} mod n`` by bucket multi-exponentiation."""
+        """Column-wise ``Π_i c_i^{x_ij} mod n`` by bucket multi-exponentiation (worker pool
+        for several columns of a long vector)."""
         width = len(matrix[0]) if matrix else 0
-        return [signed_multi_exp(a, [row[j] for row in matrix], self.n) for j in range(width)]
+        columns = [[row[j] for row in matrix] for j in range(width)]
+        pool = active_pool()
+        if pool is not None and width > 1 and len(a) >= MIN_PARALLEL:
+            return pool.dot(self.n, a, columns)
+        return [signed_multi_exp(a, column, self.n) for column in columns]
 
     def raw_rerandomize(self, a: Sequence[Mpz]) -> list[Mpz]:
         """Multiply each ciphertext by a fresh ``H^r``."""

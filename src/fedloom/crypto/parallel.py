@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
@@ -29,6 +30,8 @@ from functools import lru_cache
 import gmpy2
 
 from fedloom.crypto.cipher import Mpz
+
+_Submit = Callable[[int], "Future[list[Mpz]]"]
 
 MIN_PARALLEL = 256
 """Vectors shorter than this are computed in the calling process."""
@@ -46,7 +49,7 @@ class CryptoPool:
         self._executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn")
         )
-        self._prefetched: dict[tuple[int, str], deque[Future[list[Mpz]]]] = {}
+        self._prefetched: dict[tuple[object, ...], deque[Future[list[Mpz]]]] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -58,15 +61,13 @@ class CryptoPool:
         base, extra = divmod(count, parts)
         return [base + (1 if i < extra else 0) for i in range(parts)]
 
-    def prefetch(self, n: Mpz, mode: str, count: int) -> None:
-        """Start computing ``count`` blinding factors for ``n`` in the background."""
-        jobs = [self._executor.submit(_factors, int(n), mode, c) for c in self._split(count) if c]
+    def _queue(self, key: tuple[object, ...], submit: _Submit, count: int) -> None:
+        jobs = [submit(c) for c in self._split(count) if c]
         with self._lock:
-            self._prefetched.setdefault((int(n), mode), deque()).extend(jobs)
+            self._prefetched.setdefault(key, deque()).extend(jobs)
 
-    def factors(self, n: Mpz, mode: str, count: int) -> list[Mpz]:
-        """``count`` fresh factors, taking prefetched ones first."""
-        key = (int(n), mode)
+    def _take(self, key: tuple[object, ...], submit: _Submit, count: int) -> list[Mpz]:
+        """``count`` results, prefetched ones first, the rest computed now."""
         out: list[Mpz] = []
         with self._lock:
             queue = self._prefetched.get(key, deque())
@@ -82,18 +83,44 @@ class CryptoPool:
             return out[:count]
         missing = count - len(out)
         if missing:
-            split = self._split(missing)
-            jobs = [self._executor.submit(_factors, int(n), mode, c) for c in split if c]
+            jobs = [submit(c) for c in self._split(missing) if c]
             for job in jobs:
                 out.extend(job.result())
         return out
 
-    def dot(self, nsquare: Mpz, bases: Sequence[Mpz], columns: list[list[int]]) -> list[Mpz]:
-        """Column-wise multi-exponentiation, columns spread over the workers."""
+    def _factor_job(self, n: Mpz, mode: str) -> _Submit:
+        return lambda c: self._executor.submit(_factors, int(n), mode, c)
+
+    def _power_job(self, base: Mpz, modulus: Mpz, bits: int) -> _Submit:
+        return lambda c: self._executor.submit(_powers, int(base), int(modulus), bits, c)
+
+    def prefetch(self, n: Mpz, mode: str, count: int) -> None:
+        """Start computing ``count`` Paillier blinding factors for ``n`` in the background."""
+        self._queue((int(n), mode), self._factor_job(n, mode), count)
+
+    def factors(self, n: Mpz, mode: str, count: int) -> list[Mpz]:
+        """``count`` fresh Paillier blinding factors, taking prefetched ones first."""
+        return self._take((int(n), mode), self._factor_job(n, mode), count)
+
+    def prefetch_powers(self, base: Mpz, modulus: Mpz, bits: int, count: int) -> None:
+        """Start computing ``count`` powers base^r (fresh r of ``bits`` bits) in the background."""
+        key = ("pow", int(base), int(modulus), bits)
+        self._queue(key, self._power_job(base, modulus, bits), count)
+
+    def powers(self, base: Mpz, modulus: Mpz, bits: int, count: int) -> list[Mpz]:
+        """``count`` values base^r mod modulus, each with a fresh uniform r of ``bits`` bits.
+
+        For public bases only (e.g. Okamoto–Uchiyama's H): the worker draws r and keeps it.
+        """
+        key = ("pow", int(base), int(modulus), bits)
+        return self._take(key, self._power_job(base, modulus, bits), count)
+
+    def dot(self, modulus: Mpz, bases: Sequence[Mpz], columns: list[list[int]]) -> list[Mpz]:
+        """Column-wise multi-exponentiation mod ``modulus``, columns spread over the workers."""
         groups = [columns[i :: self.workers] for i in range(self.workers)]
         plain_bases = [int(b) for b in bases]
         jobs = [
-            self._executor.submit(_dot, int(nsquare), plain_bases, group)
+            self._executor.submit(_dot, int(modulus), plain_bases, group)
             for group in groups
             if group
         ]
@@ -174,12 +201,25 @@ def _factors(n: int, mode: str, count: int) -> list[Mpz]:
     return source.local_factors(count)  # type: ignore[attr-defined, no-any-return]
 
 
-def _dot(nsquare: int, bases: list[int], columns: list[list[int]]) -> list[Mpz]:
+def _dot(modulus_int: int, bases: list[int], columns: list[list[int]]) -> list[Mpz]:
     from fedloom.crypto.multiexp import signed_multi_exp
 
-    modulus = gmpy2.mpz(nsquare)
+    modulus = gmpy2.mpz(modulus_int)
     mp_bases = [gmpy2.mpz(b) for b in bases]
     return [signed_multi_exp(mp_bases, column, modulus) for column in columns]
+
+
+@lru_cache(maxsize=8)
+def _power_table(base: int, modulus: int, bits: int) -> object:
+    from fedloom.crypto.randomness import FixedBaseTable
+
+    return FixedBaseTable(gmpy2.mpz(base), gmpy2.mpz(modulus), bits)
+
+
+def _powers(base: int, modulus: int, bits: int, count: int) -> list[Mpz]:
+    gmpy2.get_context().allow_release_gil = True
+    table = _power_table(base, modulus, bits)
+    return [table.power(secrets.randbits(bits)) for _ in range(count)]  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=4)
