@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 "first_epoch_seconds": round(epochs[0], 2),
                 "later_epochs_seconds": round(sum(later) / len(later), 2) if later else None,
                 "fit_and_predict_seconds": round(fit_seconds, 2),
+                "epoch_seconds": [round(e, 2) for e in epochs],
                 "cores": args.cores,
                 "method": args.method,
                 "backend": args.backend,

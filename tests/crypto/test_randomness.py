@@ -61,7 +61,7 @@ def test_busy_sources_switch_to_the_larger_table_and_stay_correct() -> None:
     assert small is not None and small.window == 8
     factors = source.local_factors(LARGE_TABLE_AFTER)
     large = source._table
-    assert large is not None and large.window == 11 and large is not small
+    assert large is not None and large.window == 12 and large is not small
     assert len(set(factors)) == len(factors)
     sample = factors[-32:]
     ciphertexts = [(1 + 5 * _PUBLIC.n) * f % _PUBLIC.nsquare for f in sample]
