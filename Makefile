@@ -6,7 +6,7 @@ PY := $(BIN)/python
 
 COMPOSE ?= docker-compose
 
-.PHONY: install demo demo-inprocess local-up local-down test lint typecheck bench-quality bench-crypto bench-psi clean \
+.PHONY: install demo demo-inprocess local-up local-down test lint typecheck bench-quality bench-crypto bench-psi bench-mulmod clean \
 	compose-certs compose-config compose-demo compose-e2e k8s-validate
 
 $(BIN)/activate:
@@ -46,6 +46,9 @@ bench-quality:
 
 bench-crypto:
 	$(PY) benchmarks/crypto.py $(ARGS)
+
+bench-mulmod:
+	mkdir -p build && $(CC) -O3 -march=native -o build/mulmod benchmarks/mulmod.c -lgmp && build/mulmod
 
 bench-psi:
 	$(PY) benchmarks/psi.py $(ARGS)
