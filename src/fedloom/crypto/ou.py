@@ -31,9 +31,9 @@ from collections.abc import Sequence
 
 import gmpy2
 
+from fedloom.crypto._groupops import column_products, release_gil, signed_powers
 from fedloom.crypto.cipher import Mask, Mpz, PrivateKey, PublicKey
 from fedloom.crypto.encoding import FixedPointCodec
-from fedloom.crypto.multiexp import signed_multi_exp
 from fedloom.crypto.parallel import MIN_PARALLEL, active_pool
 from fedloom.crypto.randomness import FixedBaseTable
 
@@ -63,11 +63,6 @@ def prime_bits(key_length: int) -> int:
 def randomness_bits(key_length: int) -> int:
     """Bits of t and of the randomness r: 2λ, capped at s/2 for test-sized keys."""
     return min(2 * security_bits(key_length), prime_bits(key_length) // 2)
-
-
-def _release_gil() -> None:
-    """Let gmpy2 drop the GIL in long operations, so parties in threads use several cores."""
-    gmpy2.get_context().allow_release_gil = True
 
 
 def _fixed_base(base: Mpz, modulus: Mpz, bits: int) -> FixedBaseTable:
@@ -189,7 +184,7 @@ class OUPublicKey(PublicKey):
 
     def raw_encrypt(self, plaintexts: Sequence[Mpz]) -> list[Mpz]:
         """``G^m · H^r mod n`` per element, with a fresh r each."""
-        _release_gil()
+        release_gil()
         n = self.n
         factors = self._blinding(len(plaintexts))
         return [gm * hr % n for gm, hr in zip(self._g_powers(plaintexts), factors, strict=True)]
@@ -206,25 +201,11 @@ class OUPublicKey(PublicKey):
 
     def raw_mul(self, a: Sequence[Mpz], scalars: Sequence[int]) -> list[Mpz]:
         """``c^k mod n``; negative k through the inverse of c."""
-        _release_gil()
-        n = self.n
-        out: list[Mpz] = []
-        for c, k in zip(a, scalars, strict=True):
-            if k >= 0:
-                out.append(gmpy2.powmod(c, k, n))
-            else:
-                out.append(gmpy2.powmod(gmpy2.invert(c, n), -k, n))
-        return out
+        return signed_powers(a, scalars, self.n)
 
     def raw_dot(self, a: Sequence[Mpz], matrix: Sequence[Sequence[int]]) -> list[Mpz]:
-        """Column-wise ``Π_i c_i^{x_ij} mod n`` by bucket multi-exponentiation (worker pool
-        for several columns of a long vector)."""
-        width = len(matrix[0]) if matrix else 0
-        columns = [[row[j] for row in matrix] for j in range(width)]
-        pool = active_pool()
-        if pool is not None and width > 1 and len(a) >= MIN_PARALLEL:
-            return pool.dot(self.n, a, columns)
-        return [signed_multi_exp(a, column, self.n) for column in columns]
+        """Column-wise ``Π_i c_i^{x_ij} mod n`` (bucket multi-exponentiation, worker pool)."""
+        return column_products(a, matrix, self.n)
 
     def raw_rerandomize(self, a: Sequence[Mpz]) -> list[Mpz]:
         """Multiply each ciphertext by a fresh ``H^r``."""
@@ -288,7 +269,7 @@ class OUPrivateKey(PrivateKey):
 
     def local_decrypt(self, ciphertexts: Sequence[Mpz]) -> list[Mpz]:
         """``m = L(c^t mod p²) · L(G^t mod p²)^(−1) mod p``, read as signed, then mod n."""
-        _release_gil()
+        release_gil()
         p, t, psq, inv, n = self.p, self.t, self.psquare, self.gp_inv, self.public_key.n
         half = p // 2
         out: list[Mpz] = []
@@ -355,7 +336,7 @@ def generate_ou_keypair(
         raise ValueError(
             f"key_length must be an even number >= {MIN_OU_KEY_LENGTH}, got {key_length}"
         )
-    _release_gil()
+    release_gil()
     s = prime_bits(key_length)
     while True:
         t = _random_prime(randomness_bits(key_length))

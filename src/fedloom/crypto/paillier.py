@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import gmpy2
 from numpy.typing import ArrayLike
 
+from fedloom.crypto._groupops import column_products, release_gil, signed_powers
 from fedloom.crypto.cipher import CipherVector, Mpz, PrivateKey, PublicKey
 from fedloom.crypto.encoding import DEFAULT_FRAC_BITS
-from fedloom.crypto.multiexp import signed_multi_exp
 from fedloom.crypto.parallel import MIN_PARALLEL, active_pool
 from fedloom.crypto.randomness import (
     DEFAULT_RANDOMNESS,
@@ -27,11 +27,6 @@ from fedloom.crypto.randomness import (
 DEFAULT_KEY_LENGTH = 2048
 MIN_KEY_LENGTH = 256
 """Smallest modulus accepted; anything under 2048 bits is for tests and benchmarks only."""
-
-
-def _release_gil() -> None:
-    """Let gmpy2 drop the GIL in long operations, so parties in threads use several cores."""
-    gmpy2.get_context().allow_release_gil = True
 
 
 class PaillierPublicKey(PublicKey):
@@ -80,27 +75,11 @@ class PaillierPublicKey(PublicKey):
 
     def raw_mul(self, a: Sequence[Mpz], scalars: Sequence[int]) -> list[Mpz]:
         """``c^k mod n²``; negative k through the inverse of c."""
-        _release_gil()
-        nsq = self.nsquare
-        out: list[Mpz] = []
-        for c, k in zip(a, scalars, strict=True):
-            if k >= 0:
-                out.append(gmpy2.powmod(c, k, nsq))
-            else:
-                out.append(gmpy2.powmod(gmpy2.invert(c, nsq), -k, nsq))
-        return out
+        return signed_powers(a, scalars, self.nsquare)
 
     def raw_dot(self, a: Sequence[Mpz], matrix: Sequence[Sequence[int]]) -> list[Mpz]:
-        """Column-wise ``Π_i c_i^{x_ij}`` by bucket multi-exponentiation (one inverse a column).
-
-        Columns are spread over the worker pool when there are several and the vector is long.
-        """
-        width = len(matrix[0]) if matrix else 0
-        columns = [[row[j] for row in matrix] for j in range(width)]
-        pool = active_pool()
-        if pool is not None and width > 1 and len(a) >= MIN_PARALLEL:
-            return pool.dot(self.nsquare, a, columns)
-        return [signed_multi_exp(a, column, self.nsquare) for column in columns]
+        """Column-wise ``Π_i c_i^{x_ij} mod n²`` (bucket multi-exponentiation, worker pool)."""
+        return column_products(a, matrix, self.nsquare)
 
     def raw_rerandomize(self, a: Sequence[Mpz]) -> list[Mpz]:
         """Multiply each ciphertext by a fresh ``r^n``."""
@@ -163,7 +142,7 @@ class PaillierPrivateKey(PrivateKey):
 
     def local_decrypt(self, ciphertexts: Sequence[Mpz]) -> list[Mpz]:
         """CRT decryption: m_p, m_q from c^(p-1) mod p² and c^(q-1) mod q², then recombine."""
-        _release_gil()
+        release_gil()
         p, q, psq, qsq = self.p, self.q, self.psquare, self.qsquare
         out: list[Mpz] = []
         for c in ciphertexts:
