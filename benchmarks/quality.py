@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds_per_epoch": round(sum(epochs) / len(epochs), 2),
                 "first_epoch_seconds": round(epochs[0], 2),
                 "later_epochs_seconds": round(sum(later) / len(later), 2) if later else None,
+                "median_epoch_seconds": round(float(np.median(epochs)), 2),
                 "fit_and_predict_seconds": round(fit_seconds, 2),
                 "epoch_seconds": [round(e, 2) for e in epochs],
                 "cores": args.cores,
