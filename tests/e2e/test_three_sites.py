@@ -73,6 +73,17 @@ def test_fate_job_runs_to_success_at_every_party(by_party: dict[int, FlowClient]
     assert logs, "the guest's tasks logged nothing"
 
 
+def test_okamoto_uchiyama_job_trains_through_the_services(by_party: dict[int, FlowClient]) -> None:
+    dsl, conf = example_job(max_iter=5)
+    lr = conf["component_parameters"]["common"]["hetero_lr_0"]
+    lr["encrypt_param"] = {"method": "OU", "key_length": 2048}
+    job_id = by_party[9999].submit(dsl, conf)
+    job = by_party[9999].wait(job_id, timeout=240)
+    assert job["status"] == "success", job
+    auc = _find(by_party[9999].metrics(job_id, "evaluation_0"), "auc")
+    assert auc is not None and auc > 0.95
+
+
 def _find(document: Any, key: str) -> float | None:
     if isinstance(document, dict):
         if isinstance(document.get(key), int | float):
