@@ -189,7 +189,8 @@ def active_pool() -> CryptoPool | None:
 # -- worker side ----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
+# A busy key's tables take ~172 MB at 2048 bits: keep those of two keys per worker at most.
+@lru_cache(maxsize=2)
 def _blinding(n: int, mode: str) -> object:
     from fedloom.crypto.randomness import BlindingSource
 
