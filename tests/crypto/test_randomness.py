@@ -86,3 +86,20 @@ def test_the_key_owner_encrypts_through_the_crt(mode: str) -> None:
     assert private.decrypt(first).tolist() == values
     # Owner ciphertexts combine with anyone's.
     assert private.decrypt(first + public.encrypt(values)).tolist() == [2 * v for v in values]
+
+
+@pytest.mark.parametrize("native", ["1", "0"])
+def test_native_engine_and_gmpy2_both_make_valid_factors(
+    native: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fedloom.crypto import native as native_module
+
+    monkeypatch.setenv(native_module.ENV_SWITCH, native)
+    if native == "1" and not native_module.enabled():
+        pytest.skip("the AVX-512 IFMA extension is not built or this CPU lacks IFMA")
+    source = BlindingSource(_PUBLIC.n)
+    factors = source.local_factors(19)
+    assert (source._engine is not None) == (native == "1")
+    assert len(set(factors)) == 19
+    ciphertexts = [(1 + 9 * _PUBLIC.n) * f % _PUBLIC.nsquare for f in factors]
+    assert _PRIVATE.raw_decrypt(ciphertexts) == [9] * 19

@@ -10,6 +10,10 @@
   how it is produced changes. h_s^a is computed from fixed-base tables (h_s^(j·2^(w·i))), so one
   blinding factor costs about ⌈k/2⌉/w modular multiplications instead of ~1.2·k.
 
+Where the CPU has AVX-512 IFMA and the optional C extension is built, the products of table
+entries are computed by :mod:`fedloom.crypto.native` eight at a time (~5× faster at 2048-bit
+keys); the engine keeps its own copy of the table and the Python one is dropped.
+
 Table size: a process starts with an 8-bit window (16 MB at k = 2048, built in ~0.2 s) and,
 once it has made more than ``LARGE_TABLE_AFTER`` factors for a key, switches to a 12-bit window
 (172 MB, ~1.9 s to build, ~30 % fewer multiplications per factor). The switch draws a new
@@ -25,6 +29,7 @@ from typing import Literal
 import gmpy2
 
 from fedloom.crypto.cipher import Mpz
+from fedloom.crypto.native import NativeFixedBase, native_fixed_base
 
 RandomnessMode = Literal["djn", "full"]
 DEFAULT_RANDOMNESS: RandomnessMode = "djn"
@@ -69,10 +74,12 @@ class BlindingSource:
         self.n, self.nsquare, self.mode = n, n * n, mode
         self.exponent_bits = (int(n.bit_length()) + 1) // 2
         self._table: FixedBaseTable | None = None
+        self._engine: NativeFixedBase | None = None
         self._produced = 0
         self._lock = threading.Lock()
 
-    def _fixed_base(self, count: int) -> FixedBaseTable:
+    def _fixed_base(self, count: int) -> tuple[FixedBaseTable, NativeFixedBase | None]:
+        """The current table and, where the CPU allows, the native engine holding a copy of it."""
         with self._lock:
             self._produced += count
             window = _LARGE_WINDOW if self._produced > LARGE_TABLE_AFTER else _WINDOW
@@ -81,8 +88,12 @@ class BlindingSource:
                 x = secrets.randbelow(n - 2) + 2
                 h = (-x * x) % n
                 h_s = gmpy2.powmod(h, self.n, self.nsquare)
-                self._table = FixedBaseTable(h_s, self.nsquare, self.exponent_bits, window)
-            return self._table
+                table = FixedBaseTable(h_s, self.nsquare, self.exponent_bits, window)
+                engine = native_fixed_base(table)
+                if engine is not None:
+                    table.rows = []  # the engine keeps its own copy: do not hold the table twice
+                self._table, self._engine = table, engine
+            return self._table, self._engine
 
     def factors(self, count: int) -> list[Mpz]:
         """``count`` fresh blinding factors r^n mod n² (from the worker pool when one runs)."""
@@ -113,8 +124,11 @@ class BlindingSource:
         if self.mode == "full":
             n, nsq = int(self.n), self.nsquare
             return [gmpy2.powmod(secrets.randbelow(n - 1) + 1, self.n, nsq) for _ in range(count)]
-        table, bits = self._fixed_base(count), self.exponent_bits
-        return [table.power(secrets.randbits(bits)) for _ in range(count)]
+        (table, engine), bits = self._fixed_base(count), self.exponent_bits
+        exponents = [secrets.randbits(bits) for _ in range(count)]
+        if engine is not None:
+            return engine.powers(exponents)
+        return [table.power(e) for e in exponents]
 
 
 class OwnerBlindingSource(BlindingSource):
