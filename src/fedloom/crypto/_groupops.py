@@ -12,6 +12,7 @@ import gmpy2
 
 from fedloom.crypto.cipher import Mpz
 from fedloom.crypto.multiexp import signed_multi_exp
+from fedloom.crypto.native import native_column_products
 from fedloom.crypto.parallel import MIN_PARALLEL, active_pool
 
 
@@ -35,12 +36,19 @@ def signed_powers(a: Sequence[Mpz], scalars: Sequence[int], modulus: Mpz) -> lis
 def column_products(a: Sequence[Mpz], matrix: Sequence[Sequence[int]], modulus: Mpz) -> list[Mpz]:
     """For each column j of the N×m matrix, ``Π_i a_i^{x_ij} mod modulus``.
 
-    Bucket multi-exponentiation with one inversion a column; the columns go to the worker pool
-    when there are several and the vector is long.
+    Bucket multi-exponentiation with one inversion a column. The columns go to the worker pool
+    when there are several and the vector is long (each worker then uses the native engine for
+    its columns where it can); otherwise the native engine (AVX-512 IFMA, eight columns at
+    once, see :func:`fedloom.crypto.native.native_column_products`) computes them here, and
+    gmpy2 where it is unavailable. All paths give identical results.
     """
     width = len(matrix[0]) if matrix else 0
-    columns = [[row[j] for row in matrix] for j in range(width)]
     pool = active_pool()
     if pool is not None and width > 1 and len(a) >= MIN_PARALLEL:
-        return pool.dot(modulus, a, columns)
+        return pool.dot(modulus, a, [[row[j] for row in matrix] for j in range(width)])
+    if width > 1:
+        native = native_column_products(a, matrix, modulus)
+        if native is not None:
+            return native
+    columns = [[row[j] for row in matrix] for j in range(width)]
     return [signed_multi_exp(a, column, modulus) for column in columns]

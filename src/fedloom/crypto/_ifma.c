@@ -10,6 +10,10 @@
  * This is the inner loop of DJN blinding factors (see fedloom/crypto/randomness.py): there
  * rows[i][d] = h_s^(d * 2^(w*i)) mod n^2 and the digits are those of a random exponent.
  *
+ * column_products() computes the gradient product prod_i a_i^(x_ic) mod m for up to eight
+ * columns c of a signed exponent matrix at once (lane = column, the base broadcast); see
+ * column_batch() for the method.
+ *
  * How
  * ---
  * Numbers are held in radix 2^52: x = sum_j x[j] * 2^(52 j), j < L, with L = ceil((bits+2)/52)
@@ -38,328 +42,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include <stdint.h>
-#include <string.h>
-
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-#define FL_IFMA_BUILD 1
-#include <immintrin.h>
-#define FL_IFMA_TARGET __attribute__((target("avx512f,avx512ifma")))
-#else
-#define FL_IFMA_BUILD 0
-#endif
-
-#define LANES 8
-#define RADIX_BITS 52
-#define LIMB_MASK ((UINT64_C(1) << RADIX_BITS) - 1)
-#define MAX_BITS 4096
-#define MAX_WINDOW 16
-/* L for MAX_BITS: ceil((4096 + 2) / 52) = 79 limbs. */
-#define MAX_LIMBS ((MAX_BITS + 2 + RADIX_BITS - 1) / RADIX_BITS)
-
-/* ------------------------------------------------------------------------------------------
- * Scalar helpers on numbers of L limbs in radix 2^52 (every limb < 2^52 unless said).
- * ------------------------------------------------------------------------------------------ */
-
-/* Number of 52-bit limbs for a modulus of `bits` bits: the least L with 2^(52L) >= 2^(bits+2). */
-static int limbs_for_bits(int bits) { return (bits + 2 + RADIX_BITS - 1) / RADIX_BITS; }
-
-/* Little-endian bytes -> L limbs of 52 bits (bytes beyond the number's length are zero). */
-static void limbs_from_bytes(const uint8_t *bytes, size_t nbytes, uint64_t *out, int limbs) {
-    uint64_t acc = 0;
-    int accbits = 0, j = 0;
-    for (size_t b = 0; b < nbytes && j < limbs; b++) {
-        acc |= (uint64_t)bytes[b] << accbits;
-        accbits += 8;
-        if (accbits >= RADIX_BITS) {
-            out[j++] = acc & LIMB_MASK;
-            accbits -= RADIX_BITS;
-            /* the bits of this byte that did not fit into the limb just written */
-            acc = (uint64_t)bytes[b] >> (8 - accbits);
-        }
-    }
-    if (j < limbs) out[j++] = acc;
-    while (j < limbs) out[j++] = 0;
-}
-
-/* L limbs of 52 bits -> nbytes little-endian bytes (the number must fit). */
-static void limbs_to_bytes(const uint64_t *in, int limbs, uint8_t *bytes, size_t nbytes) {
-    uint64_t acc = 0;
-    int accbits = 0, j = 0;
-    for (size_t b = 0; b < nbytes; b++) {
-        if (accbits < 8 && j < limbs) {
-            /* acc holds accbits < 8 bits; add the next 52 (fits: < 60 bits in all) */
-            acc |= in[j++] << accbits;
-            accbits += RADIX_BITS;
-        }
-        bytes[b] = (uint8_t)acc;
-        acc >>= 8;
-        accbits -= 8;
-    }
-}
-
-/* Compare two L-limb numbers: -1, 0, 1. */
-static int limbs_cmp(const uint64_t *a, const uint64_t *b, int limbs) {
-    for (int j = limbs - 1; j >= 0; j--) {
-        if (a[j] != b[j]) return a[j] < b[j] ? -1 : 1;
-    }
-    return 0;
-}
-
-/* a -= b for a >= b. */
-static void limbs_sub(uint64_t *a, const uint64_t *b, int limbs) {
-    uint64_t borrow = 0;
-    for (int j = 0; j < limbs; j++) {
-        uint64_t v = a[j] - b[j] - borrow; /* wraps modulo 2^64 when negative */
-        borrow = v >> 63;                  /* limbs < 2^52, so a wrap sets the top bit */
-        a[j] = v & LIMB_MASK;
-    }
-}
-
-#if FL_IFMA_BUILD
-/* R^2 mod m with R = 2^(52L), by 104 L modular doublings of 1 (each keeps x < m, so one
- * conditional subtraction suffices). Run once per table (about a millisecond at 4096 bits). */
-static void r_squared_mod(const uint64_t *m, int limbs, uint64_t *x) {
-    uint64_t wide[MAX_LIMBS + 1], mod[MAX_LIMBS + 1];
-    memset(wide, 0, sizeof wide);
-    memcpy(mod, m, (size_t)limbs * sizeof(uint64_t));
-    mod[limbs] = 0;
-    wide[0] = 1;
-    for (int step = 0; step < 2 * RADIX_BITS * limbs; step++) {
-        uint64_t carry = 0;
-        for (int j = 0; j <= limbs; j++) {
-            uint64_t v = (wide[j] << 1) | carry;
-            carry = v >> RADIX_BITS;
-            wide[j] = v & LIMB_MASK;
-        }
-        if (limbs_cmp(wide, mod, limbs + 1) >= 0) limbs_sub(wide, mod, limbs + 1);
-    }
-    memcpy(x, wide, (size_t)limbs * sizeof(uint64_t));
-}
-#endif
-
-/* -m^-1 mod 2^52 (m odd): Newton's iteration x <- x (2 - m x) doubles the correct low bits;
- * x = 1 is right modulo 2, six steps give 64 bits. */
-static uint64_t neg_inverse52(uint64_t m0) {
-    uint64_t x = 1;
-    for (int i = 0; i < 6; i++) x *= 2 - m0 * x;
-    return (0 - x) & LIMB_MASK;
-}
-
-/* ------------------------------------------------------------------------------------------
- * The IFMA kernel.
- * ------------------------------------------------------------------------------------------ */
-#if FL_IFMA_BUILD
-
-/* One step of the scan (see amm8): T <- (T + a_i b + u m) / 2^52. */
-FL_IFMA_TARGET static inline void amm_step(__m512i *t, __m512i ai, const __m512i *b,
-                                           const __m512i *m, __m512i k0, int limbs) {
-    const __m512i zero = _mm512_setzero_si512();
-    __m512i t0 = _mm512_madd52lo_epu64(t[0], ai, b[0]);
-    const __m512i u = _mm512_madd52lo_epu64(zero, t0, k0);
-    t0 = _mm512_madd52lo_epu64(t0, u, m[0]);
-    const __m512i carry = _mm512_srli_epi64(t0, RADIX_BITS);
-    for (int j = 0; j < limbs - 1; j++) {
-        __m512i s = t[j + 1];
-        s = _mm512_madd52lo_epu64(s, ai, b[j + 1]);
-        s = _mm512_madd52lo_epu64(s, u, m[j + 1]);
-        s = _mm512_madd52hi_epu64(s, ai, b[j]);
-        s = _mm512_madd52hi_epu64(s, u, m[j]);
-        t[j] = s;
-    }
-    t[limbs - 1] =
-        _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(zero, ai, b[limbs - 1]), u, m[limbs - 1]);
-    t[0] = _mm512_add_epi64(t[0], carry);
-}
-
-/* Two steps (a0 = a[i], then a1 = a[i+1]) in one pass over the limbs, for L >= 2. Writing
- * T' for the state after the first step, the second step needs only T'[0] up front (for its u
- * and its carry); every other limb of T' is consumed as soon as it is formed:
- *
- *     T''[j] = T'[j+1] + lo(a1 b[j+1]) + lo(u1 m[j+1]) + hi(a1 b[j]) + hi(u1 m[j])
- *     T'[j+1] = T[j+2] + lo(a0 b[j+2]) + lo(u0 m[j+2]) + hi(a0 b[j+1]) + hi(u0 m[j+1])
- *
- * (with T[L] = b[L] = m[L] = 0), so each limb of T is loaded and stored once per two steps,
- * which halves the memory traffic per madd52; the arithmetic is exactly that of two steps. */
-FL_IFMA_TARGET static inline void amm_step2(__m512i *t, __m512i a0, __m512i a1,
-                                            const __m512i *b, const __m512i *m, __m512i k0,
-                                            int limbs) {
-    const __m512i zero = _mm512_setzero_si512();
-    /* first step: u0 and the carry out of limb 0 */
-    __m512i x = _mm512_madd52lo_epu64(t[0], a0, b[0]);
-    const __m512i u0 = _mm512_madd52lo_epu64(zero, x, k0);
-    x = _mm512_madd52lo_epu64(x, u0, m[0]);
-    const __m512i c0 = _mm512_srli_epi64(x, RADIX_BITS);
-    /* T'[0], then the second step's u1 and carry */
-    x = t[1];
-    x = _mm512_madd52lo_epu64(x, a0, b[1]);
-    x = _mm512_madd52lo_epu64(x, u0, m[1]);
-    x = _mm512_madd52hi_epu64(x, a0, b[0]);
-    x = _mm512_madd52hi_epu64(x, u0, m[0]);
-    x = _mm512_add_epi64(x, c0);
-    x = _mm512_madd52lo_epu64(x, a1, b[0]);
-    const __m512i u1 = _mm512_madd52lo_epu64(zero, x, k0);
-    x = _mm512_madd52lo_epu64(x, u1, m[0]);
-    const __m512i c1 = _mm512_srli_epi64(x, RADIX_BITS);
-    /* T''[j] for j <= L-3; two independent chains shorten the madd latency chain */
-    for (int j = 0; j < limbs - 2; j++) {
-        __m512i s = t[j + 2], r = zero;
-        s = _mm512_madd52lo_epu64(s, a0, b[j + 2]);
-        r = _mm512_madd52lo_epu64(r, a1, b[j + 1]);
-        s = _mm512_madd52lo_epu64(s, u0, m[j + 2]);
-        r = _mm512_madd52lo_epu64(r, u1, m[j + 1]);
-        s = _mm512_madd52hi_epu64(s, a0, b[j + 1]);
-        r = _mm512_madd52hi_epu64(r, a1, b[j]);
-        s = _mm512_madd52hi_epu64(s, u0, m[j + 1]);
-        r = _mm512_madd52hi_epu64(r, u1, m[j]);
-        t[j] = _mm512_add_epi64(s, r);
-    }
-    /* T''[L-2] (T'[L-1] has only the high halves of the first step) and T''[L-1] */
-    const int l = limbs;
-    __m512i s = _mm512_madd52hi_epu64(zero, a0, b[l - 1]);
-    s = _mm512_madd52hi_epu64(s, u0, m[l - 1]);
-    s = _mm512_madd52lo_epu64(s, a1, b[l - 1]);
-    s = _mm512_madd52lo_epu64(s, u1, m[l - 1]);
-    s = _mm512_madd52hi_epu64(s, a1, b[l - 2]);
-    t[l - 2] = _mm512_madd52hi_epu64(s, u1, m[l - 2]);
-    t[l - 1] = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(zero, a1, b[l - 1]), u1, m[l - 1]);
-    t[0] = _mm512_add_epi64(t[0], c1);
-}
-
-/* c = AMM(a, b) = (a b + U m) / R for eight numbers at once; arrays of L vectors, limbs < 2^52,
- * a, b < 2m; c may alias a or b. m holds the modulus broadcast to every lane; k0 = -m^-1 mod
- * 2^52 in every lane.
- *
- * Step i (i = 0..L-1) adds a[i] * b + u m to T and divides T by 2^52, with u chosen so the
- * division is exact: u = (T[0] + lo(a[i] b[0])) * k0 mod 2^52. Each 52x52-bit product splits
- * into lo (weight 2^(52 j)) and hi (weight 2^(52 (j+1))); after the shift by one limb the new
- * limb j is therefore
- *
- *     T[j+1] + lo(a[i] b[j+1]) + lo(u m[j+1]) + hi(a[i] b[j]) + hi(u m[j])
- *
- * and the new limb 0 additionally receives the carry (T[0] + lo(a[i] b[0]) + lo(u m[0])) >> 52
- * of the limb shifted out (whose low 52 bits are zero by the choice of u). The steps run in
- * pairs (amm_step2), with a single amm_step left when L is odd.
- *
- * Headroom: a limb position receives at most four terms < 2^52 per step (plus a carry
- * < 2^13) and exists for at most L steps, so it stays below 4 L 2^52 + L 2^13 < 2^61 for
- * L <= 79: no 64-bit lane overflows before the final normalisation, which propagates carries
- * so that every output limb is < 2^52 again (madd52 only reads the low 52 bits of its inputs).
- */
-FL_IFMA_TARGET static void amm8(__m512i *c, const __m512i *a, const __m512i *b,
-                                const __m512i *m, __m512i k0, int limbs) {
-    __m512i t[MAX_LIMBS];
-    const __m512i zero = _mm512_setzero_si512();
-    for (int j = 0; j < limbs; j++) t[j] = zero;
-
-    int i = 0;
-    for (; i + 1 < limbs; i += 2) amm_step2(t, a[i], a[i + 1], b, m, k0, limbs);
-    if (i < limbs) amm_step(t, a[i], b, m, k0, limbs);
-
-    /* Normalise: the value is < 2m < R, so the last carry is zero. */
-    const __m512i mask = _mm512_set1_epi64((long long)LIMB_MASK);
-    __m512i carry = zero;
-    for (int j = 0; j < limbs; j++) {
-        const __m512i v = _mm512_add_epi64(t[j], carry);
-        carry = _mm512_srli_epi64(v, RADIX_BITS);
-        c[j] = _mm512_and_si512(v, mask);
-    }
-}
-
-/* Load eight L-limb numbers (pointers src[k]) into lane-interleaved vectors dst[j]. */
-FL_IFMA_TARGET static void gather8(__m512i *dst, const uint64_t *const *src, int limbs) {
-    for (int j = 0; j < limbs; j++) {
-        dst[j] = _mm512_set_epi64((long long)src[7][j], (long long)src[6][j],
-                                  (long long)src[5][j], (long long)src[4][j],
-                                  (long long)src[3][j], (long long)src[2][j],
-                                  (long long)src[1][j], (long long)src[0][j]);
-    }
-}
-
-/* Store lane-interleaved vectors into eight L-limb numbers dst[k]. */
-FL_IFMA_TARGET static void scatter8(uint64_t *const *dst, const __m512i *src, int limbs) {
-    uint64_t lanes[LANES] __attribute__((aligned(64)));
-    for (int j = 0; j < limbs; j++) {
-        _mm512_store_si512((void *)lanes, src[j]);
-        for (int k = 0; k < LANES; k++) dst[k][j] = lanes[k];
-    }
-}
-
-/* In place: table[e] <- AMM(table[e], R^2 mod m) = table[e] R mod m, for `count` entries. */
-FL_IFMA_TARGET static void to_montgomery(uint64_t *table, size_t count, const uint64_t *r2,
-                                         const uint64_t *mod, uint64_t k0s, int limbs) {
-    __m512i m[MAX_LIMBS], r2v[MAX_LIMBS], x[MAX_LIMBS];
-    const __m512i k0 = _mm512_set1_epi64((long long)k0s);
-    for (int j = 0; j < limbs; j++) {
-        m[j] = _mm512_set1_epi64((long long)mod[j]);
-        r2v[j] = _mm512_set1_epi64((long long)r2[j]);
-    }
-    uint64_t spare[LANES][MAX_LIMBS]; /* sink for the padding lanes of the last batch */
-    memset(spare, 0, sizeof spare);
-    for (size_t e = 0; e < count; e += LANES) {
-        uint64_t *ptr[LANES];
-        for (int k = 0; k < LANES; k++)
-            ptr[k] = e + (size_t)k < count ? table + (e + (size_t)k) * (size_t)limbs : spare[k];
-        gather8(x, (const uint64_t *const *)ptr, limbs);
-        amm8(x, x, r2v, m, k0, limbs);
-        scatter8(ptr, x, limbs);
-    }
-}
-
-/* out[k] <- prod_i table[i][digits[k][i]] mod m (< 2m before the caller's final reduction),
- * for k < count; digits are validated by the caller. */
-FL_IFMA_TARGET static void fixed_base_products(const uint64_t *table, int window, Py_ssize_t nrows,
-                                               const uint8_t *digits, Py_ssize_t count,
-                                               const uint64_t *mod, uint64_t k0s, int limbs,
-                                               uint64_t *out) {
-    __m512i m[MAX_LIMBS], acc[MAX_LIMBS], x[MAX_LIMBS], one[MAX_LIMBS];
-    const __m512i k0 = _mm512_set1_epi64((long long)k0s);
-    for (int j = 0; j < limbs; j++) {
-        m[j] = _mm512_set1_epi64((long long)mod[j]);
-        one[j] = _mm512_set1_epi64(j == 0 ? 1 : 0);
-    }
-    const size_t entry = (size_t)limbs;
-    const size_t row_stride = ((size_t)1 << window) * entry;
-    uint64_t spare[LANES][MAX_LIMBS];
-
-    for (Py_ssize_t start = 0; start < count; start += LANES) {
-        const int active = count - start < LANES ? (int)(count - start) : LANES;
-        const uint64_t *src[LANES];
-        for (Py_ssize_t i = 0; i < nrows; i++) {
-            const uint64_t *row = table + (size_t)i * row_stride;
-            for (int k = 0; k < LANES; k++) {
-                /* padding lanes reuse lane 0's digit: any valid entry will do */
-                const Py_ssize_t kk = start + (k < active ? k : 0);
-                const uint8_t *d = digits + 2 * (size_t)(kk * nrows + i);
-                const unsigned digit = (unsigned)d[0] | ((unsigned)d[1] << 8);
-                src[k] = row + digit * entry;
-            }
-            if (i == 0) {
-                gather8(acc, src, limbs);
-            } else {
-                gather8(x, src, limbs);
-                amm8(acc, acc, x, m, k0, limbs);
-            }
-        }
-        amm8(acc, acc, one, m, k0, limbs); /* leave Montgomery form: acc <= m */
-        uint64_t *dst[LANES];
-        for (int k = 0; k < LANES; k++)
-            dst[k] = k < active ? out + (size_t)(start + k) * entry : spare[k];
-        scatter8(dst, acc, limbs);
-    }
-}
-
-#endif /* FL_IFMA_BUILD */
-
-/* Whether this build has the kernel and the running CPU and OS can execute it. */
-static int ifma_supported(void) {
-#if FL_IFMA_BUILD
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
-#else
-    return 0;
-#endif
-}
+#include "_ifma_arith.h"
 
 /* ------------------------------------------------------------------------------------------
  * Python <-> limbs.
@@ -390,6 +73,42 @@ static int int_to_limbs(PyObject *obj, uint8_t *buf, size_t nbytes, uint64_t *ou
     }
     limbs_from_bytes(buf, nbytes, out, limbs);
     return 0;
+}
+
+/* The modulus: an odd integer 3 <= m < 2^MAX_BITS, to *bits and L limbs in mod[].
+ * Returns 0, or -1 with an exception set. */
+static int parse_modulus(PyObject *obj, int *bits_out, uint64_t *mod) {
+    PyObject *mod_int = PyNumber_Index(obj);
+    if (mod_int == NULL) return -1;
+    int64_t bits = -1;
+    if (_PyLong_Sign(mod_int) > 0) bits = (int64_t)_PyLong_NumBits(mod_int);
+    if (bits < 2 || bits > MAX_BITS) {
+        Py_DECREF(mod_int);
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "modulus must be an odd integer of 2..%d bits",
+                         MAX_BITS);
+        return -1;
+    }
+    uint8_t buf[MAX_BITS / 8 + 8];
+    const int rc = int_to_limbs(mod_int, buf, ((size_t)bits + 7) / 8, mod,
+                                limbs_for_bits((int)bits));
+    Py_DECREF(mod_int);
+    if (rc < 0) return -1;
+    if ((mod[0] & 1) == 0) {
+        PyErr_SetString(PyExc_ValueError, "modulus must be odd");
+        return -1;
+    }
+    *bits_out = (int)bits;
+    return 0;
+}
+
+/* Plain limbs (value <= m) -> Python int, mapping m to 0. */
+static PyObject *limbs_to_int(uint64_t *value, const uint64_t *mod, int limbs, int bits) {
+    const size_t nbytes = ((size_t)bits + 7) / 8;
+    uint8_t buf[MAX_BITS / 8 + 8];
+    if (limbs_cmp(value, mod, limbs) >= 0) limbs_sub(value, mod, limbs);
+    limbs_to_bytes(value, limbs, buf, nbytes);
+    return _PyLong_FromByteArray(buf, nbytes, 1, 0);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -433,31 +152,12 @@ static int FixedBase_init(FixedBaseObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
 
-    /* Modulus: odd, 3 <= m < 2^4096. */
-    PyObject *mod_int = PyNumber_Index(modulus_obj);
-    if (mod_int == NULL) return -1;
-    int64_t bits = -1;
-    if (_PyLong_Sign(mod_int) > 0) bits = (int64_t)_PyLong_NumBits(mod_int);
-    if (bits < 2 || bits > MAX_BITS) {
-        Py_DECREF(mod_int);
-        if (!PyErr_Occurred())
-            PyErr_Format(PyExc_ValueError, "modulus must be an odd integer of 2..%d bits",
-                         MAX_BITS);
-        return -1;
-    }
-    const int limbs = limbs_for_bits((int)bits);
+    int bits;
+    if (parse_modulus(modulus_obj, &bits, self->mod) < 0) return -1;
+    const int limbs = limbs_for_bits(bits);
     const size_t nbytes = ((size_t)bits + 7) / 8;
     uint8_t buf[MAX_BITS / 8 + 8];
-    if (int_to_limbs(mod_int, buf, nbytes, self->mod, limbs) < 0) {
-        Py_DECREF(mod_int);
-        return -1;
-    }
-    Py_DECREF(mod_int);
-    if ((self->mod[0] & 1) == 0) {
-        PyErr_SetString(PyExc_ValueError, "modulus must be odd");
-        return -1;
-    }
-    self->bits = (int)bits;
+    self->bits = bits;
     self->limbs = limbs;
     self->window = window;
     self->k0 = neg_inverse52(self->mod[0]);
@@ -578,14 +278,10 @@ static PyObject *FixedBase_power(FixedBaseObject *self, PyObject *args) {
 #endif
     result = PyList_New(count);
     if (result == NULL) goto done;
-    const size_t nbytes = ((size_t)self->bits + 7) / 8;
-    uint8_t buf[MAX_BITS / 8 + 8];
     for (Py_ssize_t k = 0; k < count; k++) {
-        uint64_t *value = out + (size_t)k * (size_t)limbs;
         /* the last AMM leaves value <= m; value == m means 0 */
-        if (limbs_cmp(value, self->mod, limbs) >= 0) limbs_sub(value, self->mod, limbs);
-        limbs_to_bytes(value, limbs, buf, nbytes);
-        PyObject *item = _PyLong_FromByteArray(buf, nbytes, 1, 0);
+        PyObject *item =
+            limbs_to_int(out + (size_t)k * (size_t)limbs, self->mod, limbs, self->bits);
         if (item == NULL) {
             Py_CLEAR(result);
             goto done;
@@ -644,6 +340,129 @@ static PyTypeObject FixedBaseType = {
 };
 
 /* ------------------------------------------------------------------------------------------
+ * column_products().
+ * ------------------------------------------------------------------------------------------ */
+
+PyDoc_STRVAR(column_products_doc,
+"column_products(modulus, bases, exponents, columns) -> list[int]\n\n"
+"For each column c of an N x columns matrix x of signed exponents, the two products\n"
+"P_c = prod_{x_ic > 0} bases[i]^x_ic and Q_c = prod_{x_ic < 0} bases[i]^(-x_ic) mod modulus,\n"
+"fully reduced, as [P_0, Q_0, P_1, Q_1, ...] (so the column's product is P_c * Q_c^-1).\n"
+"modulus: odd, 3 <= modulus < 2**4096. bases: N integers in [0, modulus).\n"
+"exponents: bytes-like of N * columns native-endian int64 values, row-major (x_ic at i*columns\n"
+"+ c). Eight columns at a time with AVX-512 IFMA (Pippenger's bucket method, lane = column).\n"
+"Raises RuntimeError when the CPU lacks AVX-512F/IFMA, ValueError on bad arguments.\n"
+"Releases the GIL during the arithmetic.");
+
+static PyObject *mod_column_products(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *modulus_obj, *bases_obj;
+    Py_buffer view;
+    Py_ssize_t ncols;
+    if (!PyArg_ParseTuple(args, "OOy*n:column_products", &modulus_obj, &bases_obj, &view, &ncols))
+        return NULL;
+    PyObject *result = NULL, *seq = NULL;
+    uint64_t *bases = NULL, *out = NULL;
+    int64_t *exps = NULL;
+    uint64_t mod[MAX_LIMBS];
+    int bits;
+    if (!ifma_supported()) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "this CPU (or build) lacks AVX-512F/AVX-512 IFMA; use the gmpy2 path");
+        goto done;
+    }
+    if (parse_modulus(modulus_obj, &bits, mod) < 0) goto done;
+    const int limbs = limbs_for_bits(bits);
+    const size_t entry_bytes = (size_t)limbs * sizeof(uint64_t);
+    seq = PySequence_Fast(bases_obj, "bases must be a sequence of integers");
+    if (seq == NULL) goto done;
+    const Py_ssize_t nrows = PySequence_Fast_GET_SIZE(seq);
+    if (ncols < 0 || (nrows > 0 && ncols > PY_SSIZE_T_MAX / 8 / nrows) ||
+        view.len != 8 * nrows * ncols) {
+        PyErr_Format(PyExc_ValueError,
+                     "exponents must hold len(bases) * columns = %zd * %zd int64 values", nrows,
+                     ncols);
+        goto done;
+    }
+    /* copies: aligned int64 reads, and C-owned memory while the GIL is released */
+    bases = PyMem_RawMalloc((size_t)(nrows > 0 ? nrows : 1) * entry_bytes);
+    out = PyMem_RawMalloc((size_t)(ncols > 0 ? 2 * ncols : 1) * entry_bytes);
+    exps = PyMem_RawMalloc(view.len > 0 ? (size_t)view.len : 1);
+    if (bases == NULL || out == NULL || exps == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(exps, view.buf, (size_t)view.len);
+    const size_t nbytes = ((size_t)bits + 7) / 8;
+    uint8_t buf[MAX_BITS / 8 + 8];
+    for (Py_ssize_t i = 0; i < nrows; i++) {
+        uint64_t *dst = bases + (size_t)i * (size_t)limbs;
+        if (int_to_limbs(PySequence_Fast_GET_ITEM(seq, i), buf, nbytes, dst, limbs) < 0 ||
+            limbs_cmp(dst, mod, limbs) >= 0) {
+            if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_ValueError)) {
+                PyErr_Clear();
+                PyErr_Format(PyExc_ValueError, "bases[%zd] is not an integer in [0, modulus)",
+                             i);
+            }
+            goto done;
+        }
+    }
+
+#if FL_IFMA_BUILD
+    int no_memory = 0;
+    Py_BEGIN_ALLOW_THREADS
+    const uint64_t k0 = neg_inverse52(mod[0]);
+    uint64_t r2[MAX_LIMBS], r_mod[MAX_LIMBS] = {1}; /* r_mod: 1, then R mod m (< 2m) */
+    r_squared_mod(mod, limbs, r2);
+    to_montgomery(r_mod, 1, r2, mod, k0, limbs);
+    to_montgomery(bases, (size_t)nrows, r2, mod, k0, limbs);
+    void *bucket_mem = NULL;
+    size_t bucket_room = 0; /* bytes usable from the aligned start */
+    for (Py_ssize_t c0 = 0; c0 < ncols; c0 += LANES) {
+        const int active = ncols - c0 < LANES ? (int)(ncols - c0) : LANES;
+        const int ebits = column_bits(exps, nrows, ncols, c0, active);
+        const int window = column_window(nrows, ebits);
+        const size_t need = 2 * ((size_t)1 << window) * (size_t)limbs * sizeof(__m512i);
+        if (need > bucket_room) {
+            PyMem_RawFree(bucket_mem);
+            bucket_mem = PyMem_RawMalloc(need + 63);
+            bucket_room = bucket_mem == NULL ? 0 : need;
+            if (bucket_mem == NULL) {
+                no_memory = 1;
+                break;
+            }
+        }
+        __m512i *buckets = (__m512i *)(((uintptr_t)bucket_mem + 63) & ~(uintptr_t)63);
+        column_batch(bases, nrows, exps, ncols, c0, active, ebits, window, buckets, mod, r_mod,
+                     k0, limbs, out + (size_t)(2 * c0) * (size_t)limbs);
+    }
+    PyMem_RawFree(bucket_mem);
+    Py_END_ALLOW_THREADS
+    if (no_memory) {
+        PyErr_NoMemory();
+        goto done;
+    }
+#endif
+    result = PyList_New(2 * ncols);
+    if (result == NULL) goto done;
+    for (Py_ssize_t k = 0; k < 2 * ncols; k++) {
+        PyObject *item = limbs_to_int(out + (size_t)k * (size_t)limbs, mod, limbs, bits);
+        if (item == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, k, item);
+    }
+done:
+    Py_XDECREF(seq);
+    PyMem_RawFree(bases);
+    PyMem_RawFree(out);
+    PyMem_RawFree(exps);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------
  * Module.
  * ------------------------------------------------------------------------------------------ */
 
@@ -667,6 +486,7 @@ static PyObject *mod_limbs(PyObject *self, PyObject *args) {
 static PyMethodDef module_methods[] = {
     {"supported", mod_supported, METH_NOARGS,
      "supported() -> bool\n\nWhether this CPU and build can run the AVX-512 IFMA engine."},
+    {"column_products", mod_column_products, METH_VARARGS, column_products_doc},
     {"limbs", mod_limbs, METH_VARARGS,
      "limbs(bits) -> int\n\n52-bit limbs L used for a modulus of `bits` bits; the Montgomery "
      "radix is R = 2**(52*L)."},
@@ -676,7 +496,8 @@ static PyMethodDef module_methods[] = {
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "fedloom.crypto._ifma",
-    .m_doc = "Multi-buffer (8-lane) AVX-512 IFMA Montgomery products for fixed-base tables.",
+    .m_doc = "Multi-buffer (8-lane) AVX-512 IFMA Montgomery products: fixed-base tables and\n"
+             "column-wise multi-exponentiation.",
     .m_size = -1,
     .m_methods = module_methods,
 };
@@ -688,7 +509,8 @@ PyMODINIT_FUNC PyInit__ifma(void) {
     Py_INCREF(&FixedBaseType);
     if (PyModule_AddObject(module, "FixedBase", (PyObject *)&FixedBaseType) < 0 ||
         PyModule_AddIntConstant(module, "MAX_BITS", MAX_BITS) < 0 ||
-        PyModule_AddIntConstant(module, "MAX_WINDOW", MAX_WINDOW) < 0) {
+        PyModule_AddIntConstant(module, "MAX_WINDOW", MAX_WINDOW) < 0 ||
+        PyModule_AddIntConstant(module, "MAX_COLUMN_WINDOW", MAX_COLUMN_WINDOW) < 0) {
         Py_DECREF(&FixedBaseType);
         Py_DECREF(module);
         return NULL;

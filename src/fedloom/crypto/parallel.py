@@ -204,9 +204,13 @@ def _factors(n: int, mode: str, count: int) -> list[Mpz]:
 
 def _dot(modulus_int: int, bases: list[int], columns: list[list[int]]) -> list[Mpz]:
     from fedloom.crypto.multiexp import signed_multi_exp
+    from fedloom.crypto.native import native_products_by_column
 
     modulus = gmpy2.mpz(modulus_int)
     mp_bases = [gmpy2.mpz(b) for b in bases]
+    native = native_products_by_column(mp_bases, columns, modulus)
+    if native is not None:
+        return native
     return [signed_multi_exp(mp_bases, column, modulus) for column in columns]
 
 
