@@ -236,6 +236,26 @@ def _magnitude_bits(ints: Sequence[int], frac_bits: int) -> int:
     return max(int(largest).bit_length(), frac_bits + VALUE_BITS)
 
 
+_ROWS_PER_EXACT_SUM = 2048
+"""Rows of values below 2**52 whose int64 sum cannot overflow."""
+
+
+def _scaled_rows(x: NDArray[np.float64], frac_bits: int) -> tuple[list[list[int]], list[int]]:
+    """The rows of ``round(x·2**frac_bits)`` as ints, and the exact L1 norm of each column."""
+    if frac_bits <= 52 and np.all(np.abs(x) < 2.0 ** (52 - frac_bits)):
+        # Scaling by a power of two is exact below 2**52 and rint rounds half to even, as
+        # float_to_scaled_ints does; int64 sums of 2048 such values cannot overflow.
+        ints = np.rint(x * float(2**frac_bits)).astype(np.int64)
+        magnitudes = np.abs(ints)
+        l1 = [0] * x.shape[1]
+        for start in range(0, x.shape[0], _ROWS_PER_EXACT_SUM):
+            part = magnitudes[start : start + _ROWS_PER_EXACT_SUM].sum(axis=0).tolist()
+            l1 = [a + int(b) for a, b in zip(l1, part, strict=True)]
+        return ints.tolist(), l1
+    rows = [float_to_scaled_ints(x[i], frac_bits) for i in range(x.shape[0])]
+    return rows, [sum(abs(row[j]) for row in rows) for j in range(x.shape[1])]
+
+
 def _broadcast_len(a: int, b: int) -> int:
     """Length of an elementwise result of 1-D operands of lengths a and b (numpy's rule)."""
     if a == b or b == 1:
@@ -365,8 +385,7 @@ class CipherVector:
         if x.shape[0] == 0:
             # raw_dot cannot see the width of a matrix without rows: every column sums to 0.
             return self.public_key.encrypt(np.zeros(x.shape[1]), self.frac_bits + frac_bits)
-        rows = [float_to_scaled_ints(x[i], frac_bits) for i in range(x.shape[0])]
-        column_l1 = [sum(abs(row[j]) for row in rows) for j in range(x.shape[1])]
+        rows, column_l1 = _scaled_rows(x, frac_bits)
         floor = frac_bits + VALUE_BITS + (len(rows) - 1).bit_length()
         bound = self.bound_bits + max(_magnitude_bits(column_l1, frac_bits), floor)
         self._result([], self.frac_bits + frac_bits, bound)

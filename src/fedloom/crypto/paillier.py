@@ -58,10 +58,10 @@ class PaillierPublicKey(PublicKey):
         self.blinding.prefetch(count)
 
     def raw_encrypt(self, plaintexts: Sequence[Mpz]) -> list[Mpz]:
-        """``(1 + m·n)·r^n mod n²`` per element."""
+        """``(1 + m·n)·r^n mod n²`` per element, as ``r + n·(m·r mod n)`` (a third cheaper)."""
         n, nsq = self.n, self.nsquare
         factors = self._random_factors(len(plaintexts))
-        return [(1 + m * n) * r % nsq for m, r in zip(plaintexts, factors, strict=True)]
+        return [(r + n * (m * r % n)) % nsq for m, r in zip(plaintexts, factors, strict=True)]
 
     def raw_add(self, a: Sequence[Mpz], b: Sequence[Mpz]) -> list[Mpz]:
         """Ciphertext product mod n² = plaintext sum."""

@@ -116,18 +116,21 @@ class CryptoPool:
         return self._take(key, self._power_job(base, modulus, bits), count)
 
     def dot(self, modulus: Mpz, bases: Sequence[Mpz], columns: list[list[int]]) -> list[Mpz]:
-        """Column-wise multi-exponentiation mod ``modulus``, columns spread over the workers."""
-        groups = [columns[i :: self.workers] for i in range(self.workers)]
-        plain_bases = [int(b) for b in bases]
-        jobs = [
-            self._executor.submit(_dot, int(modulus), plain_bases, group)
-            for group in groups
-            if group
-        ]
-        results = [job.result() for job in jobs]
-        out: list[Mpz] = [gmpy2.mpz(0)] * len(columns)
-        for i, values in enumerate(results):
-            out[i :: self.workers] = values
+        """Column-wise multi-exponentiation mod ``modulus``, the rows shared out to the workers.
+
+        Each worker computes every column's product over its contiguous share of the rows; the
+        partial products are multiplied here. Sharing rows rather than columns sends each base
+        to one worker only and keeps every column of a worker in one native batch.
+        """
+        jobs, start = [], 0
+        for size in self._split(len(bases)):
+            chunk = [int(b) for b in bases[start : start + size]]
+            parts = [column[start : start + size] for column in columns]
+            jobs.append(self._executor.submit(_dot, int(modulus), chunk, parts))
+            start += size
+        out: list[Mpz] = [gmpy2.mpz(1)] * len(columns)
+        for job in jobs:
+            out = [acc * part % modulus for acc, part in zip(out, job.result(), strict=True)]
         return out
 
     def decrypt(self, p: Mpz, q: Mpz, ciphertexts: Sequence[Mpz]) -> list[Mpz]:
