@@ -90,3 +90,24 @@ def test_ou_uses_the_pool_for_factors_and_dot(pooled: PaillierKeys) -> None:
     factors = pool.powers(pk.h, pk.n, pk.randomness_bits, MIN_PARALLEL)
     assert len(set(factors)) == MIN_PARALLEL
     assert sk.raw_decrypt(factors[:8]) == [0] * 8
+
+
+@pytest.mark.parametrize("width", [1, 3, 9, 10, 17])
+@pytest.mark.parametrize("native", ["1", "0"])
+def test_pooled_gradient_products_equal_local_ones(
+    pooled: PaillierKeys, width: int, native: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pool shares work by rows or by (batches of) columns depending on the width and on
+    # whether the native engine runs; every split must give the local result exactly.
+    monkeypatch.setenv("FEDLOOM_NATIVE", native)
+    pk, _ = pooled
+    rng = np.random.default_rng(width)
+    vector = pk.encrypt(rng.normal(size=MIN_PARALLEL + 5))
+    matrix = rng.normal(size=(len(vector), width))
+    pooled_dot = vector.dot(matrix, 23)
+    configure_workers(1)
+    try:
+        local_dot = vector.dot(matrix, 23)
+    finally:
+        configure_workers(2)
+    assert pooled_dot.ciphertexts == local_dot.ciphertexts

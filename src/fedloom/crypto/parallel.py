@@ -116,12 +116,47 @@ class CryptoPool:
         return self._take(key, self._power_job(base, modulus, bits), count)
 
     def dot(self, modulus: Mpz, bases: Sequence[Mpz], columns: list[list[int]]) -> list[Mpz]:
-        """Column-wise multi-exponentiation mod ``modulus``, the rows shared out to the workers.
+        """Column-wise multi-exponentiation mod ``modulus`` over the workers.
 
-        Each worker computes every column's product over its contiguous share of the rows; the
-        partial products are multiplied here. Sharing rows rather than columns sends each base
-        to one worker only and keeps every column of a worker in one native batch.
+        Work is shared by columns when there are enough of them for every worker (whole native
+        batches of eight columns each where the native engine runs), and otherwise by rows:
+        each worker then takes every column over a contiguous share of the rows, and the
+        partial products are multiplied here. Either way the result is the same.
         """
+        from fedloom.crypto.native import LANES, enabled
+
+        group = LANES if enabled() else 1
+        chunks = [
+            list(range(i, min(i + group, len(columns)))) for i in range(0, len(columns), group)
+        ]
+        if len(chunks) >= self.workers:
+            return self._dot_by_columns(modulus, bases, columns, chunks)
+        return self._dot_by_rows(modulus, bases, columns)
+
+    def _dot_by_columns(
+        self, modulus: Mpz, bases: Sequence[Mpz], columns: list[list[int]], chunks: list[list[int]]
+    ) -> list[Mpz]:
+        plain_bases = [int(b) for b in bases]
+        shares = [
+            [j for chunk in chunks[w :: self.workers] for j in chunk] for w in range(self.workers)
+        ]
+        jobs = [
+            (
+                share,
+                self._executor.submit(_dot, int(modulus), plain_bases, [columns[j] for j in share]),
+            )
+            for share in shares
+            if share
+        ]
+        out: list[Mpz] = [gmpy2.mpz(1)] * len(columns)
+        for share, job in jobs:
+            for j, value in zip(share, job.result(), strict=True):
+                out[j] = value
+        return out
+
+    def _dot_by_rows(
+        self, modulus: Mpz, bases: Sequence[Mpz], columns: list[list[int]]
+    ) -> list[Mpz]:
         jobs, start = [], 0
         for size in self._split(len(bases)):
             chunk = [int(b) for b in bases[start : start + size]]
