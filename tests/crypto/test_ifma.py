@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import random
 import secrets
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import gmpy2
@@ -15,26 +14,6 @@ from fedloom.crypto import native
 from fedloom.crypto.randomness import FixedBaseTable
 
 pytestmark = pytest.mark.unit
-
-
-def _load_ifma() -> ModuleType | None:
-    try:
-        return importlib.import_module("fedloom.crypto._ifma")
-    except ImportError:
-        return None
-
-
-_IFMA = _load_ifma()
-
-
-@pytest.fixture
-def ifma() -> Any:
-    """The extension module; skips when it is not built or the CPU lacks AVX-512 IFMA."""
-    if _IFMA is None:
-        pytest.skip("fedloom.crypto._ifma is not built (no C compiler at install time)")
-    if not _IFMA.supported():
-        pytest.skip("this CPU lacks AVX-512F/AVX-512 IFMA (_ifma.supported() is False)")
-    return _IFMA
 
 
 def _modulus(bits: int, rng: random.Random) -> int:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import random
-from types import ModuleType
 from typing import Any
 
 import gmpy2
@@ -15,27 +13,6 @@ from fedloom.crypto import _groupops, native, parallel
 from fedloom.crypto.multiexp import multi_exp, signed_multi_exp
 
 pytestmark = pytest.mark.unit
-
-
-def _load_ifma() -> ModuleType | None:
-    try:
-        return importlib.import_module("fedloom.crypto._ifma")
-    except ImportError:
-        return None
-
-
-_IFMA = _load_ifma()
-
-
-@pytest.fixture
-def ifma(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The extension module; skips when it is not built or the CPU lacks AVX-512 IFMA."""
-    if _IFMA is None:
-        pytest.skip("fedloom.crypto._ifma is not built (no C compiler at install time)")
-    if not _IFMA.supported():
-        pytest.skip("this CPU lacks AVX-512F/AVX-512 IFMA (_ifma.supported() is False)")
-    monkeypatch.delenv(native.ENV_SWITCH, raising=False)
-    return _IFMA
 
 
 def _group_modulus(bits: int, rng: random.Random) -> int:

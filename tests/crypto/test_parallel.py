@@ -9,7 +9,7 @@ import pytest
 from paillier_support import PaillierKeys
 
 from fedloom.crypto import generate_paillier_keypair
-from fedloom.crypto.parallel import MIN_PARALLEL, active_pool, configure_workers
+from fedloom.crypto.parallel import MIN_PARALLEL, active_pool, configure_workers, suspended
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -33,11 +33,8 @@ def test_pool_results_equal_local_results(pooled: PaillierKeys) -> None:
     assert sk.decrypt(vector).tolist() == pytest.approx(values.tolist(), abs=1e-12)
     assert sk.raw_decrypt(vector.ciphertexts) == sk.local_decrypt(vector.ciphertexts)
     pooled_dot = vector.dot(matrix, 23)
-    configure_workers(1)
-    try:
+    with suspended():
         local_dot = vector.dot(matrix, 23)
-    finally:
-        configure_workers(2)
     assert pooled_dot.ciphertexts == local_dot.ciphertexts
 
 
@@ -77,11 +74,8 @@ def test_ou_uses_the_pool_for_factors_and_dot(pooled: PaillierKeys) -> None:
     assert len(set(first.ciphertexts)) == values.size
     assert sk.decrypt(first).tolist() == pytest.approx(values.tolist(), abs=1e-12)
     pooled_dot = first.dot(matrix, 23)
-    configure_workers(1)
-    try:
+    with suspended():
         local_dot = first.dot(matrix, 23)
-    finally:
-        configure_workers(2)
     assert pooled_dot.ciphertexts == local_dot.ciphertexts
     np.testing.assert_allclose(sk.decrypt(pooled_dot), values @ matrix, atol=1e-5)
     # Factors H^r from the workers are fresh: no two equal, none decrypting to anything but 0.
@@ -105,9 +99,6 @@ def test_pooled_gradient_products_equal_local_ones(
     vector = pk.encrypt(rng.normal(size=MIN_PARALLEL + 5))
     matrix = rng.normal(size=(len(vector), width))
     pooled_dot = vector.dot(matrix, 23)
-    configure_workers(1)
-    try:
+    with suspended():
         local_dot = vector.dot(matrix, 23)
-    finally:
-        configure_workers(2)
     assert pooled_dot.ciphertexts == local_dot.ciphertexts
