@@ -42,7 +42,6 @@ from fedloom.crypto import (
     PrivateKey,
     PublicKey,
 )
-from fedloom.crypto.cipher import STATISTICAL_SECURITY
 from fedloom.crypto.packing import pack, unpack
 from fedloom.crypto.parallel import MIN_PARALLEL, active_pool, configure_workers, suspended
 from fedloom.crypto.randomness import LARGE_TABLE_AFTER, BlindingSource
@@ -172,7 +171,8 @@ def _packed(
     """
     n = len(enc)
     mask = public.new_mask(n, bound_bits=enc.bound_bits)
-    slot_bits = enc.bound_bits + 2 + STATISTICAL_SECURITY
+    slot_bits = mask.masked_bits
+    assert slot_bits is not None  # masks drawn with bound_bits are statistical
     pack_t, (packed, layout) = _timed(lambda: pack(mask.apply(enc), slot_bits))
 
     def decrypt_packed() -> np.ndarray:

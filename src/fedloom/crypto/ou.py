@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 from collections.abc import Sequence
 
 import gmpy2
@@ -35,15 +34,11 @@ from fedloom.crypto._groupops import column_products, release_gil, signed_powers
 from fedloom.crypto.cipher import Mask, Mpz, PrivateKey, PublicKey
 from fedloom.crypto.encoding import FixedPointCodec
 from fedloom.crypto.parallel import MIN_PARALLEL, active_pool
-from fedloom.crypto.randomness import FixedBaseTable
+from fedloom.crypto.randomness import FixedBaseTable, random_powers, shared_table
 
 DEFAULT_OU_KEY_LENGTH = 2048
 MIN_OU_KEY_LENGTH = 384
 """Smallest modulus accepted; anything under 1536 bits is for tests only."""
-
-_TABLE_CACHE_SIZE = 16
-_tables: dict[tuple[int, int, int], FixedBaseTable] = {}
-_tables_lock = threading.Lock()
 
 
 def security_bits(key_length: int) -> int:
@@ -63,18 +58,6 @@ def prime_bits(key_length: int) -> int:
 def randomness_bits(key_length: int) -> int:
     """Bits of t and of the randomness r: 2λ, capped at s/2 for test-sized keys."""
     return min(2 * security_bits(key_length), prime_bits(key_length) // 2)
-
-
-def _fixed_base(base: Mpz, modulus: Mpz, bits: int) -> FixedBaseTable:
-    """The window-8 table of ``base`` for exponents below 2**bits, built once per process."""
-    key = (int(base), int(modulus), bits)
-    with _tables_lock:
-        table = _tables.get(key)
-        if table is None:
-            if len(_tables) >= _TABLE_CACHE_SIZE:
-                del _tables[next(iter(_tables))]
-            table = _tables[key] = FixedBaseTable(base, modulus, bits)
-        return table
 
 
 def _pack(values: Sequence[int]) -> bytes:
@@ -153,8 +136,7 @@ class OUPublicKey(PublicKey):
         pool = active_pool()
         if pool is not None and count >= MIN_PARALLEL:
             return pool.powers(self.h, self.n, bits, count)
-        table = _fixed_base(self.h, self.n, bits)
-        return [table.power(secrets.randbits(bits)) for _ in range(count)]
+        return random_powers(self.h, self.n, bits, count)
 
     def prefetch_randomness(self, count: int) -> None:
         """Have the worker pool (if any) make factors H^r while this party waits."""
@@ -172,11 +154,11 @@ class OUPublicKey(PublicKey):
             signed = m - n if m > half else m
             if signed >= 0 and signed.bit_length() <= bits:
                 if positive is None:
-                    positive = _fixed_base(self.g, n, bits)
+                    positive = shared_table(self.g, n, bits)
                 out.append(positive.power(signed))
             elif signed < 0 and (-signed).bit_length() <= bits:
                 if negative is None:
-                    negative = _fixed_base(gmpy2.invert(self.g, n), n, bits)
+                    negative = shared_table(gmpy2.invert(self.g, n), n, bits)
                 out.append(negative.power(-signed))
             else:  # outside the plaintext range: no table, and no valid result either
                 out.append(gmpy2.powmod(self.g, signed, n))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import secrets
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -252,17 +251,10 @@ def _dot(modulus_int: int, bases: list[int], columns: list[list[int]]) -> list[M
     return [signed_multi_exp(mp_bases, column, modulus) for column in columns]
 
 
-@lru_cache(maxsize=8)
-def _power_table(base: int, modulus: int, bits: int) -> object:
-    from fedloom.crypto.randomness import FixedBaseTable
-
-    return FixedBaseTable(gmpy2.mpz(base), gmpy2.mpz(modulus), bits)
-
-
 def _powers(base: int, modulus: int, bits: int, count: int) -> list[Mpz]:
-    gmpy2.get_context().allow_release_gil = True
-    table = _power_table(base, modulus, bits)
-    return [table.power(secrets.randbits(bits)) for _ in range(count)]  # type: ignore[attr-defined]
+    from fedloom.crypto.randomness import random_powers
+
+    return random_powers(gmpy2.mpz(base), gmpy2.mpz(modulus), bits, count)
 
 
 @lru_cache(maxsize=4)

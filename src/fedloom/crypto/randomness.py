@@ -65,6 +65,37 @@ class FixedBaseTable:
         return acc
 
 
+_SHARED_TABLES = 16
+_shared: dict[tuple[int, int, int], FixedBaseTable] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_table(base: Mpz, modulus: Mpz, bits: int) -> FixedBaseTable:
+    """The window-8 table of a public ``base`` for exponents below 2**bits, built once per
+    process (the 16 most recently built are kept)."""
+    key = (int(base), int(modulus), bits)
+    with _shared_lock:
+        table = _shared.get(key)
+        if table is None:
+            if len(_shared) >= _SHARED_TABLES:
+                del _shared[next(iter(_shared))]
+            table = _shared[key] = FixedBaseTable(base, modulus, bits)
+        return table
+
+
+def random_powers(base: Mpz, modulus: Mpz, bits: int, count: int) -> list[Mpz]:
+    """``count`` values base^r mod modulus, each with a fresh uniform r of ``bits`` bits."""
+    gmpy2.get_context().allow_release_gil = True
+    table = shared_table(base, modulus, bits)
+    return [table.power(secrets.randbits(bits)) for _ in range(count)]
+
+
+def _djn_h(n: Mpz) -> Mpz:
+    """A fresh secret h = −x² mod n, the base of DJN blinding (h_s = h^n)."""
+    x = secrets.randbelow(int(n) - 2) + 2
+    return gmpy2.mpz((-x * x) % int(n))
+
+
 class BlindingSource:
     """Produces r^n mod n² blinding factors for one public key, in the chosen mode."""
 
@@ -84,10 +115,7 @@ class BlindingSource:
             self._produced += count
             window = _LARGE_WINDOW if self._produced > LARGE_TABLE_AFTER else _WINDOW
             if self._table is None or self._table.window < window:
-                n = int(self.n)
-                x = secrets.randbelow(n - 2) + 2
-                h = (-x * x) % n
-                h_s = gmpy2.powmod(h, self.n, self.nsquare)
+                h_s = gmpy2.powmod(_djn_h(self.n), self.n, self.nsquare)
                 table = FixedBaseTable(h_s, self.nsquare, self.exponent_bits, window)
                 engine = native_fixed_base(table)
                 if engine is not None:
@@ -154,10 +182,7 @@ class OwnerBlindingSource(BlindingSource):
     def _owner_tables(self) -> tuple[FixedBaseTable, FixedBaseTable]:
         with self._lock:
             if self._tables is None:
-                n = int(self.n)
-                x = secrets.randbelow(n - 2) + 2
-                h = gmpy2.mpz((-x * x) % n)
-                bits = self.exponent_bits
+                h, bits = _djn_h(self.n), self.exponent_bits
                 self._tables = (
                     FixedBaseTable(gmpy2.powmod(h, self.n, self.psquare), self.psquare, bits),
                     FixedBaseTable(gmpy2.powmod(h, self.n, self.qsquare), self.qsquare, bits),

@@ -10,7 +10,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fedloom.crypto import CipherVector, PublicKey, RawPlaintexts
-from fedloom.crypto.cipher import STATISTICAL_SECURITY
 from fedloom.crypto.packing import pack, unpack
 from fedloom.crypto.phe_backend import Backend, with_backend
 from fedloom.federation import Context, FederationError, PartyHandle
@@ -126,7 +125,8 @@ def exchange_gradient(
         raw = _decrypted(ctx, key, len(gradient))
         return key.codec.decode(raw.elements, raw.frac_bits)
     mask = key.new_mask(len(gradient), bound_bits=gradient.bound_bits)
-    slot_bits = gradient.bound_bits + 2 + STATISTICAL_SECURITY
+    slot_bits = mask.masked_bits
+    assert slot_bits is not None  # masks drawn with bound_bits are statistical
     packed, layout = pack(mask.apply(gradient), slot_bits)
     ctx.arbiter.put("gradient", packed.rerandomize())
     return mask.remove(unpack(_decrypted(ctx, key, layout.packed_len), layout))
