@@ -41,9 +41,20 @@ __all__ = ["PeerChannels", "PeerServicer", "SiteServicer"]
 Code = grpc.StatusCode
 
 
-def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+def abort_rpc(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    """End the RPC with ``code`` and ``message`` (grpc raises; this never returns)."""
     context.abort(code, message)
     raise AssertionError("unreachable: ServicerContext.abort raises")
+
+
+def parse_control(
+    request: proxy_pb2.ControlMessage, context: grpc.ServicerContext
+) -> ControlRequest:
+    """The control message's JSON as a ControlRequest, or INVALID_ARGUMENT naming the fault."""
+    try:
+        return ControlRequest.model_validate_json(request.json)
+    except ValidationError as exc:
+        abort_rpc(context, Code.INVALID_ARGUMENT, f"invalid ControlRequest JSON: {exc}")
 
 
 class PeerChannels:
@@ -106,7 +117,7 @@ class PeerServicer(proxy_pb2_grpc.ProxyServicer):
             return None
         parties = peer_parties(context)
         if not parties:
-            _abort(
+            abort_rpc(
                 context,
                 Code.UNAUTHENTICATED,
                 f"the client certificate names no party (CN or DNS SAN party-<id>): refused by "
@@ -118,14 +129,14 @@ class PeerServicer(proxy_pb2_grpc.ProxyServicer):
         self, src: int, parties: frozenset[int] | None, what: str, context: grpc.ServicerContext
     ) -> None:
         if src == self.party_id:
-            _abort(
+            abort_rpc(
                 context,
                 Code.PERMISSION_DENIED,
                 f"{what} claims to come from party {src}, the receiving party itself: refused",
             )
         if parties is not None and src not in parties:
             names = ", ".join(party_name(p) for p in sorted(parties))
-            _abort(
+            abort_rpc(
                 context,
                 Code.PERMISSION_DENIED,
                 f"{what} claims src party {src} but the peer's client certificate names "
@@ -142,7 +153,7 @@ class PeerServicer(proxy_pb2_grpc.ProxyServicer):
             for envelope in request_iterator:
                 what = f"envelope of job {envelope.job_id}"
                 if envelope.dst.party_id != self.party_id:
-                    _abort(
+                    abort_rpc(
                         context,
                         Code.PERMISSION_DENIED,
                         f"{what} is addressed to party {envelope.dst.party_id}: the proxy of "
@@ -158,26 +169,23 @@ class PeerServicer(proxy_pb2_grpc.ProxyServicer):
     ) -> proxy_pb2.ControlMessage:
         """Deliver a peer's control message to this party's flow."""
         parties = self._identity(context)
-        try:
-            control = ControlRequest.model_validate_json(request.json)
-        except ValidationError as exc:
-            _abort(context, Code.INVALID_ARGUMENT, f"invalid ControlRequest JSON: {exc}")
+        control = parse_control(request, context)
         what = f"control message {control.kind}"
         if control.dst_party_id != self.party_id:
-            _abort(
+            abort_rpc(
                 context,
                 Code.PERMISSION_DENIED,
                 f"{what} is addressed to party {control.dst_party_id}: the proxy of party "
                 f"{self.party_id} does not relay control messages between other parties",
             )
         self._check_src(control.src_party_id, parties, what, context)
-        return self.core.Control(request, context)
+        return self.core.handle_control(control, request, context)
 
     def Pull(
         self, request: proxy_pb2.PullRequest, context: grpc.ServicerContext
     ) -> proxy_pb2.Envelope:
         """Refused: this party's own executors pull on the site-local listener."""
-        _abort(
+        abort_rpc(
             context,
             Code.PERMISSION_DENIED,
             f"Pull is served to party {self.party_id}'s own services on its site-local listener "
@@ -188,7 +196,7 @@ class PeerServicer(proxy_pb2_grpc.ProxyServicer):
         self, request: proxy_pb2.AbortRequest, context: grpc.ServicerContext
     ) -> proxy_pb2.AbortReply:
         """Refused: only this party's own services abort jobs at its proxy."""
-        _abort(
+        abort_rpc(
             context,
             Code.PERMISSION_DENIED,
             f"Abort is served to party {self.party_id}'s own services on its site-local listener "
@@ -211,7 +219,7 @@ class SiteServicer(proxy_pb2_grpc.ProxyServicer):
 
     def _check_src(self, src: int, what: str, context: grpc.ServicerContext) -> None:
         if src != self.party_id:
-            _abort(
+            abort_rpc(
                 context,
                 Code.PERMISSION_DENIED,
                 f"{what} claims src party {src} on the site-local listener of party "
@@ -235,12 +243,9 @@ class SiteServicer(proxy_pb2_grpc.ProxyServicer):
         self, request: proxy_pb2.ControlMessage, context: grpc.ServicerContext
     ) -> proxy_pb2.ControlMessage:
         """Relay this party's flow's control message."""
-        try:
-            control = ControlRequest.model_validate_json(request.json)
-        except ValidationError as exc:
-            _abort(context, Code.INVALID_ARGUMENT, f"invalid ControlRequest JSON: {exc}")
+        control = parse_control(request, context)
         self._check_src(control.src_party_id, f"control message {control.kind}", context)
-        return self.core.Control(request, context)
+        return self.core.handle_control(control, request, context)
 
     def Pull(
         self, request: proxy_pb2.PullRequest, context: grpc.ServicerContext

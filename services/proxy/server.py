@@ -9,11 +9,9 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import NoReturn
 
 import grpc
 import httpx
-from pydantic import ValidationError
 
 from fedloom._proto import proxy_pb2, proxy_pb2_grpc
 from fedloom.federation.grpc_transport import call_with_retry, party_from_proto
@@ -28,7 +26,13 @@ from services.proxy.mailbox import (
     MemoryMailbox,
     RedisMailbox,
 )
-from services.proxy.peers import PeerChannels, PeerServicer, SiteServicer
+from services.proxy.peers import (
+    PeerChannels,
+    PeerServicer,
+    SiteServicer,
+    abort_rpc,
+    parse_control,
+)
 from services.proxy.routes import NoRouteError, RouteTable, parse_address
 from services.proxy.settings import ProxySettings
 from services.proxy.tls import TlsConfig, TlsError, load_tls, server_credentials
@@ -38,11 +42,6 @@ __all__ = ["ProxyServicer", "RunningProxy", "create_server", "make_mailbox", "st
 log = logging.getLogger("fedloom.proxy")
 
 Code = grpc.StatusCode
-
-
-def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
-    context.abort(code, message)
-    raise AssertionError("unreachable: ServicerContext.abort raises")
 
 
 class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
@@ -77,16 +76,16 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
             party_from_proto(envelope.src, "src")
             party_from_proto(envelope.dst, "dst")
         except ValueError as exc:
-            _abort(context, Code.INVALID_ARGUMENT, f"envelope of job {envelope.job_id}: {exc}")
+            abort_rpc(context, Code.INVALID_ARGUMENT, f"envelope of job {envelope.job_id}: {exc}")
         if not self.routes.accepts(envelope.src.party_id):
-            _abort(
+            abort_rpc(
                 context,
                 Code.PERMISSION_DENIED,
                 f"party {envelope.src.party_id} is not in the route table of party "
                 f"{self.party_id}: envelope refused",
             )
         if len(envelope.payload) > self.settings.max_chunk_bytes:
-            _abort(
+            abort_rpc(
                 context,
                 Code.INVALID_ARGUMENT,
                 f"chunk of {len(envelope.payload)} bytes exceeds max_chunk_bytes "
@@ -98,12 +97,12 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
         try:
             self.mailbox.put(envelope, wait)
         except MailboxFull as exc:
-            _abort(context, Code.RESOURCE_EXHAUSTED, f"party {self.party_id}: {exc}")
+            abort_rpc(context, Code.RESOURCE_EXHAUSTED, f"party {self.party_id}: {exc}")
 
     def _forward(self, envelope: proxy_pb2.Envelope, context: grpc.ServicerContext) -> None:
         dst = envelope.dst.party_id
         if envelope.src.party_id != self.party_id:  # no relaying between other parties
-            _abort(
+            abort_rpc(
                 context,
                 Code.PERMISSION_DENIED,
                 f"the proxy of party {self.party_id} does not relay envelopes of party "
@@ -112,7 +111,7 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
         try:
             address, stub = self._peers.stub(dst)
         except NoRouteError as exc:
-            _abort(context, Code.NOT_FOUND, str(exc))
+            abort_rpc(context, Code.NOT_FOUND, str(exc))
         deadline = time.monotonic() + min(self.settings.forward_timeout_s, context.time_remaining())
 
         def attempt() -> proxy_pb2.PushAck:
@@ -128,7 +127,7 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
             else:
                 message = f"proxy of party {dst} at {address} refused: {exc.details()}"
             log.warning("forwarding job %s tag %r: %s", envelope.job_id, envelope.tag, message)
-            _abort(context, code if code is not None else Code.UNKNOWN, message)
+            abort_rpc(context, code if code is not None else Code.UNKNOWN, message)
 
     def Push(
         self, request_iterator: Iterator[proxy_pb2.Envelope], context: grpc.ServicerContext
@@ -143,7 +142,7 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
             # cannot hold all of each other's threads.
             slots = self._store_slots if local else self._forward_slots
             if not slots.acquire(blocking=False):
-                _abort(
+                abort_rpc(
                     context,
                     Code.UNAVAILABLE,
                     f"proxy of party {self.party_id} is busy ({self.settings.max_concurrent_pushes}"
@@ -164,7 +163,7 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
     ) -> proxy_pb2.Envelope:
         """Take the next envelope of the key from this party's mailbox."""
         if request.dst.party_id != self.party_id:
-            _abort(
+            abort_rpc(
                 context,
                 Code.FAILED_PRECONDITION,
                 f"this proxy serves party {self.party_id}; cannot pull messages addressed to "
@@ -174,19 +173,19 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
             party_from_proto(request.src, "src")
             party_from_proto(request.dst, "dst")
         except ValueError as exc:
-            _abort(context, Code.INVALID_ARGUMENT, f"pull of job {request.job_id}: {exc}")
+            abort_rpc(context, Code.INVALID_ARGUMENT, f"pull of job {request.job_id}: {exc}")
         key = MailboxKey.of(request)
         asked = 0.0 if math.isnan(request.timeout_s) else max(request.timeout_s, 0.0)
         wait = min(asked, context.time_remaining())
         try:
             envelope = self.mailbox.take(key, wait, lambda: not context.is_active())
         except MailboxAborted as exc:
-            _abort(context, Code.ABORTED, str(exc))
+            abort_rpc(context, Code.ABORTED, str(exc))
         except MailboxTimeout as exc:
-            _abort(context, Code.DEADLINE_EXCEEDED, str(exc))
+            abort_rpc(context, Code.DEADLINE_EXCEEDED, str(exc))
         if not context.is_active():  # the puller gave up meanwhile: keep the envelope
             self.mailbox.requeue(envelope)
-            _abort(context, Code.CANCELLED, "pull cancelled")
+            abort_rpc(context, Code.CANCELLED, "pull cancelled")
         return envelope
 
     def Abort(
@@ -203,10 +202,15 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServicer):
         self, request: proxy_pb2.ControlMessage, context: grpc.ServicerContext
     ) -> proxy_pb2.ControlMessage:
         """Deliver a control message to this party's flow, or relay it to the peer's proxy."""
-        try:
-            control = ControlRequest.model_validate_json(request.json)
-        except ValidationError as exc:
-            _abort(context, Code.INVALID_ARGUMENT, f"invalid ControlRequest JSON: {exc}")
+        return self.handle_control(parse_control(request, context), request, context)
+
+    def handle_control(
+        self,
+        control: ControlRequest,
+        request: proxy_pb2.ControlMessage,
+        context: grpc.ServicerContext,
+    ) -> proxy_pb2.ControlMessage:
+        """:meth:`Control` for a message already parsed (by a listener that checked it)."""
         if not self.routes.accepts(control.src_party_id):
             reply = ControlReply(
                 ok=False,
