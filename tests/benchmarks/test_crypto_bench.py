@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from bench_support import load_benchmark
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "crypto.py"
 KEYS = {"op", "n", "key_length", "ours_ops_s", "phe_ops_s", "ratio"}
 OPS = [
     "encrypt",
@@ -28,12 +25,7 @@ OPS = [
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("crypto_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["crypto_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("crypto")
 
 
 def _check(lines: list[str], bits: int, scheme: str, n: int = 20) -> dict[str, dict[str, object]]:

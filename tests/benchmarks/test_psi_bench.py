@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from bench_support import load_benchmark
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "psi.py"
 FIELDS = {"method", "n", "transport", "seconds", "ids_per_s", "peak_rss_mb"}
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("psi_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["psi_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("psi")
 
 
 @pytest.mark.parametrize(
