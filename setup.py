@@ -14,7 +14,8 @@ setup(
             "fedloom.crypto._ifma",
             ["src/fedloom/crypto/_ifma.c"],
             depends=["src/fedloom/crypto/_ifma_arith.h"],
-            extra_compile_args=["-O3"],
+            extra_compile_args=["-O3", "-pthread"],
+            extra_link_args=["-pthread"],
             optional=True,
         )
     ]

@@ -19,15 +19,18 @@ against phe's documented JSON form).
 ``--cores N`` gives fedloom N worker processes (fedloom.crypto.parallel); phe always runs in one
 process, as FATE runs it. With ``--cores`` > 1 the encrypt, decrypt and gradient lines also time
 fedloom without its pool in the same run: ``ours_1core_ops_s`` and ``speedup_vs_1core``.
+``--repeat R`` (default 3) times those three of fedloom's operations R times, each pooled run
+followed by a one-core run, and reports the medians; phe's runs are long and run once.
 
     python benchmarks/crypto.py [--key-length 2048] [--n 1000] [--features 10]
-        [--method paillier|ou] [--cores 1]
+        [--method paillier|ou] [--cores 1] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -144,16 +147,33 @@ def _warm_up(public: PublicKey, private: PrivateKey, cores: int) -> None:
             pool.factors(public.n, blinding.mode, cores * (LARGE_TABLE_AFTER + 1))
 
 
-def _one_core(cores: int, ours_s: float, count: int, fn: Callable[[], Any]) -> dict[str, Any]:
-    """With a pool: time ``fn`` again without it, for the speed-up of N workers over one."""
-    if cores < 2:
-        return {}
-    with suspended():
-        single_t, _ = _timed(fn)
-    return {
-        "ours_1core_ops_s": round(count / single_t, 1),
-        "speedup_vs_1core": round(single_t / ours_s, 3),
-    }
+def _timed_ours(
+    cores: int, repeat: int, count: int, fn: Callable[[], Any]
+) -> tuple[float, Any, dict[str, Any]]:
+    """The median of ``repeat`` timings of ``fn``, its last result, and (with a pool) the extra
+    fields comparing it with one core: each pooled run is followed by one with the pool
+    suspended, so both sides see the same machine conditions."""
+    pooled: list[float] = []
+    single: list[float] = []
+    result: Any = None
+    for _ in range(repeat):
+        elapsed, result = _timed(fn)
+        pooled.append(elapsed)
+        if cores > 1:
+            with suspended():
+                single.append(_timed(fn)[0])
+    ours_t = statistics.median(pooled)
+    if not single:
+        return ours_t, result, {}
+    single_t = statistics.median(single)
+    return (
+        ours_t,
+        result,
+        {
+            "ours_1core_ops_s": round(count / single_t, 1),
+            "speedup_vs_1core": round(single_t / ours_t, 3),
+        },
+    )
 
 
 def _packed(
@@ -191,24 +211,36 @@ def _packed(
 
 
 def run(
-    bits: int, n: int, features: int, seed: int, method: str = "paillier", cores: int = 1
+    bits: int,
+    n: int,
+    features: int,
+    seed: int,
+    method: str = "paillier",
+    cores: int = 1,
+    repeat: int = 1,
 ) -> list[str]:
     """Time each operation for both libraries; return the JSON lines.
 
     ``cores`` > 1 starts fedloom's worker pool for the run (and stops it afterwards).
+    ``repeat`` times fedloom's encrypt, decrypt and gradient product that often (the median
+    counts); phe runs once.
     """
     if method not in ("paillier", "ou"):
         raise ValueError(f"method must be 'paillier' or 'ou', got {method!r}")
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat}")
     if cores > 1:
         configure_workers(cores)
     try:
-        return _run(bits, n, features, seed, method, cores)
+        return _run(bits, n, features, seed, method, cores, repeat)
     finally:
         if cores > 1:
             configure_workers(1)
 
 
-def _run(bits: int, n: int, features: int, seed: int, method: str, cores: int) -> list[str]:
+def _run(
+    bits: int, n: int, features: int, seed: int, method: str, cores: int, repeat: int
+) -> list[str]:
     rng = np.random.default_rng(seed)
     values = rng.normal(size=n)
     other = rng.normal(size=n)
@@ -221,19 +253,15 @@ def _run(bits: int, n: int, features: int, seed: int, method: str, cores: int) -
     def phe_decrypt(numbers: list[Any]) -> np.ndarray:
         return np.array([phe_private.decrypt(c) for c in numbers])
 
-    ours_t, enc = _timed(lambda: public.encrypt(values))
+    ours_t, enc, one = _timed_ours(cores, repeat, n, lambda: public.encrypt(values))
     phe_t, phe_enc = _timed(lambda: [phe_public.encrypt(float(v)) for v in values])
-    report.add(
-        "encrypt", ours_t, phe_t, n, **_one_core(cores, ours_t, n, lambda: public.encrypt(values))
-    )
+    report.add("encrypt", ours_t, phe_t, n, **one)
 
-    ours_t, dec = _timed(lambda: private.decrypt(enc))
+    ours_t, dec, one = _timed_ours(cores, repeat, n, lambda: private.decrypt(enc))
     phe_t, phe_dec = _timed(lambda: phe_decrypt(phe_enc))
     _close(dec, values, "decrypt (ours)")
     _close(phe_dec, dec, "decrypt (phe against ours)")
-    report.add(
-        "decrypt", ours_t, phe_t, n, **_one_core(cores, ours_t, n, lambda: private.decrypt(enc))
-    )
+    report.add("decrypt", ours_t, phe_t, n, **one)
     _packed(report, public, private, enc, values, phe_t)
 
     enc_other = public.encrypt(other)
@@ -251,7 +279,8 @@ def _run(bits: int, n: int, features: int, seed: int, method: str, cores: int) -
         _close(private.decrypt(scaled), values * scalar, f"{op} (ours)")
         report.add(op, ours_t, phe_t, n)
 
-    ours_t, grad = _timed(lambda: enc.dot(matrix, 23))
+    terms = n * features
+    ours_t, grad, one = _timed_ours(cores, repeat, terms, lambda: enc.dot(matrix, 23))
     phe_t, phe_grad = _timed(
         lambda: [
             sum((c * float(x) for c, x in zip(phe_enc, matrix[:, j], strict=True)), start=0)
@@ -262,8 +291,7 @@ def _run(bits: int, n: int, features: int, seed: int, method: str, cores: int) -
     _close(private.decrypt(grad), expected, "gradient product (ours)", tol=1e-4)
     _close(phe_decrypt(phe_grad), expected, "gradient product (phe)")
     _close(private.decrypt(grad), phe_decrypt(phe_grad), "gradient product", tol=1e-4)
-    one = _one_core(cores, ours_t, n * features, lambda: enc.dot(matrix, 23))
-    report.add("gradient_product_per_term", ours_t, phe_t, n * features, **one)
+    report.add("gradient_product_per_term", ours_t, phe_t, terms, **one)
 
     _wire(report, public, enc, phe_enc)
     return report.lines
@@ -285,10 +313,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--cores", type=int, default=1, help="fedloom crypto worker processes (phe: always 1)"
     )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="timings of fedloom's encrypt, decrypt and gradient product (median; phe: once)",
+    )
     args = ap.parse_args(argv)
     if args.cores < 1:
         raise SystemExit("--cores must be at least 1")
-    for line in run(args.key_length, args.n, args.features, args.seed, args.method, args.cores):
+    if args.repeat < 1:
+        raise SystemExit("--repeat must be at least 1")
+    lines = run(
+        args.key_length, args.n, args.features, args.seed, args.method, args.cores, args.repeat
+    )
+    for line in lines:
         print(line, flush=True)
     return 0
 

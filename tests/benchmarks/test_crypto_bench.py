@@ -59,6 +59,10 @@ def test_main_prints_the_lines(bench: ModuleType, capsys: pytest.CaptureFixture[
     _check(lines, 512, "paillier")
     with pytest.raises(SystemExit):
         bench.main(["--cores", "0"])
+    with pytest.raises(SystemExit, match="--repeat must be at least 1"):
+        bench.main(["--repeat", "0"])
+    with pytest.raises(ValueError, match="repeat must be at least 1"):
+        bench.run(512, 20, 3, seed=1, repeat=0)
 
 
 def test_packed_decryption_reports_its_slots(bench: ModuleType) -> None:
@@ -69,7 +73,7 @@ def test_packed_decryption_reports_its_slots(bench: ModuleType) -> None:
 
 
 def test_two_workers_are_timed_against_one_in_the_same_run(bench: ModuleType) -> None:
-    by_op = _check(bench.run(512, 300, 2, seed=3, cores=2), 512, "paillier", n=300)
+    by_op = _check(bench.run(512, 300, 2, seed=3, cores=2, repeat=2), 512, "paillier", n=300)
     for op in ("encrypt", "decrypt", "gradient_product_per_term"):
         assert by_op[op]["cores"] == 2
         assert float(by_op[op]["speedup_vs_1core"]) > 0  # type: ignore[arg-type]

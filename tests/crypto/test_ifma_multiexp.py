@@ -184,3 +184,72 @@ def test_column_products_paths_agree(ifma: Any, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv(native.ENV_SWITCH, "0")
     assert _groupops.column_products(bases, matrix, m) == expected
     assert parallel._dot(modulus, [int(b) for b in bases], columns) == expected
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4, 7])
+@pytest.mark.parametrize("count", [0, 5, 64, 130, 300])
+@pytest.mark.parametrize("width", [1, 8, 9, 10, 17, 24])
+def test_threads_give_the_one_thread_result(
+    ifma: Any, threads: int, count: int, width: int
+) -> None:
+    """Batches shared out among threads, or row ranges joined afterwards (when the batches do
+    not divide evenly, including more threads than rows allow): the raw output is the same."""
+    rng = random.Random(threads * 1_000_000 + count * 100 + width)
+    modulus = _group_modulus(1024, rng)
+    bases = _bases(count, modulus, rng)
+    exps = np.array(_matrix(count, width, rng), dtype=np.int64).reshape(count, width).tobytes()
+    one = ifma.column_products(modulus, bases, exps, width, 1)
+    assert ifma.column_products(modulus, bases, exps, width, threads) == one
+    if count:
+        matrix = _matrix(count, width, rng)
+        got = native.native_column_products(
+            bases, matrix, gmpy2.mpz(modulus), min_columns=1, threads=threads
+        )
+        assert got == _reference(bases, matrix, modulus)
+
+
+def test_threads_at_4096_bits(ifma: Any) -> None:
+    rng = random.Random(41)
+    modulus = _group_modulus(4096, rng)
+    bases = _bases(200, modulus, rng)
+    matrix = _matrix(200, 10, rng)
+    got = native.native_column_products(bases, matrix, gmpy2.mpz(modulus), threads=2)
+    assert got == _reference(bases, matrix, modulus)
+
+
+def test_thread_counts_are_checked(ifma: Any) -> None:
+    modulus = _group_modulus(512, random.Random(43))
+    exps = np.ones((2, 3), dtype=np.int64).tobytes()
+    for bad in (0, -1, ifma.MAX_THREADS + 1):
+        with pytest.raises(ValueError, match=rf"threads must be 1\.\.{ifma.MAX_THREADS}"):
+            ifma.column_products(modulus, [1, 2], exps, 3, bad)
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        native.native_column_products([1, 2], [[1, 2], [3, 4]], gmpy2.mpz(modulus), threads=0)
+    # more threads than the engine runs: capped, same result
+    bases, matrix = [gmpy2.mpz(3), gmpy2.mpz(5)], [[1, 2], [3, 4]]
+    m = gmpy2.mpz(modulus)
+    many = native.native_column_products(bases, matrix, m, threads=ifma.MAX_THREADS * 4)
+    assert many == _reference(bases, matrix, modulus)
+
+
+def test_lone_column_goes_native_with_threads(ifma: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On one thread a lone ninth column takes gmpy2; with threads it stays in the engine."""
+    rng = random.Random(47)
+    m = gmpy2.mpz(_group_modulus(1024, rng))
+    bases = _bases(80, int(m), rng)
+    wide = _matrix(80, 9, rng)
+    calls: list[int] = []
+    real = native.signed_multi_exp
+
+    def counting(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(native, "signed_multi_exp", counting)
+    assert native.native_column_products(bases, wide, m) == _reference(bases, wide, int(m))
+    assert len(calls) == 1
+    calls.clear()
+    assert native.native_column_products(bases, wide, m, threads=2) == _reference(
+        bases, wide, int(m)
+    )
+    assert calls == []

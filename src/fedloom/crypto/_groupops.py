@@ -36,19 +36,22 @@ def signed_powers(a: Sequence[Mpz], scalars: Sequence[int], modulus: Mpz) -> lis
 def column_products(a: Sequence[Mpz], matrix: Sequence[Sequence[int]], modulus: Mpz) -> list[Mpz]:
     """For each column j of the N×m matrix, ``Π_i a_i^{x_ij} mod modulus``.
 
-    Bucket multi-exponentiation with one inversion a column. The columns go to the worker pool
-    when there are several and the vector is long (each worker then uses the native engine for
-    its columns where it can); otherwise the native engine (AVX-512 IFMA, eight columns at
-    once, see :func:`fedloom.crypto.native.native_column_products`) computes them here, and
-    gmpy2 where it is unavailable. All paths give identical results.
+    Bucket multi-exponentiation with one inversion a column. The native engine (AVX-512 IFMA,
+    eight columns at once, see :func:`fedloom.crypto.native.native_column_products`) computes
+    them where it can, on as many threads as the worker pool has workers when the vector is
+    long: it runs without the GIL, so threads share the work without copying the ciphertexts
+    to other processes. Otherwise gmpy2 does, with the columns (or rows) spread over the pool's
+    worker processes when there is a pool and several columns. All paths give identical results.
     """
     width = len(matrix[0]) if matrix else 0
     pool = active_pool()
-    if pool is not None and width > 1 and len(a) >= MIN_PARALLEL:
-        return pool.dot(modulus, a, [[row[j] for row in matrix] for j in range(width)])
+    pooled = pool is not None and len(a) >= MIN_PARALLEL
     if width > 1:
-        native = native_column_products(a, matrix, modulus)
+        threads = pool.workers if pool is not None and pooled else 1
+        native = native_column_products(a, matrix, modulus, threads=threads)
         if native is not None:
             return native
     columns = [[row[j] for row in matrix] for j in range(width)]
+    if pool is not None and pooled and width > 1:
+        return pool.dot(modulus, a, columns)
     return [signed_multi_exp(a, column, modulus) for column in columns]

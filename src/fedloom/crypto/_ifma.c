@@ -12,7 +12,8 @@
  *
  * column_products() computes the gradient product prod_i a_i^(x_ic) mod m for up to eight
  * columns c of a signed exponent matrix at once (lane = column, the base broadcast); see
- * column_batch() for the method.
+ * column_batch() for the method. Its batches (and, where the batches do not divide evenly
+ * among the threads, ranges of rows) run on several threads without the GIL.
  *
  * How
  * ---
@@ -41,8 +42,14 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 
 #include "_ifma_arith.h"
+
+/* Most threads one column_products call may use. */
+#define MAX_THREADS 64
+/* Fewest rows in a range of rows that column_products gives a thread of its own. */
+#define MIN_PIECE_ROWS 64
 
 /* ------------------------------------------------------------------------------------------
  * Python <-> limbs.
@@ -343,14 +350,124 @@ static PyTypeObject FixedBaseType = {
  * column_products().
  * ------------------------------------------------------------------------------------------ */
 
+#if FL_IFMA_BUILD
+/* The work of one column_products call. Batch b covers columns 8b .. 8b+7; each batch is cut
+ * into `pieces` ranges of rows, and item i = b * pieces + p is batch b over row range p.
+ * Thread t takes the contiguous items [t * items / threads, (t + 1) * items / threads). */
+typedef struct {
+    uint64_t *bases; /* nrows * L limbs, converted to Montgomery form by the threads */
+    const int64_t *exps;
+    Py_ssize_t nrows, ncols, pieces, items;
+    const uint64_t *mod, *r2, *r_mod;
+    uint64_t k0;
+    int limbs, threads;
+    __m512i *accs; /* 2 L vectors per item (column_batch's result) */
+} column_plan;
+
+typedef struct {
+    const column_plan *plan;
+    int index;
+    int phase; /* 0: bases to Montgomery form, 1: items */
+    int no_memory;
+} column_worker;
+
+static Py_ssize_t share_start(Py_ssize_t total, int index, int parts) {
+    return (Py_ssize_t)((long double)total * index / parts);
+}
+
+static void column_work(column_worker *worker) {
+    const column_plan *plan = worker->plan;
+    const int limbs = plan->limbs, t = worker->index;
+    if (worker->phase == 0) {
+        const Py_ssize_t r0 = share_start(plan->nrows, t, plan->threads);
+        const Py_ssize_t r1 = share_start(plan->nrows, t + 1, plan->threads);
+        to_montgomery(plan->bases + (size_t)r0 * (size_t)limbs, (size_t)(r1 - r0), plan->r2,
+                      plan->mod, plan->k0, limbs);
+        return;
+    }
+    void *bucket_mem = NULL;
+    size_t bucket_room = 0; /* bytes usable from the aligned start */
+    const Py_ssize_t first = share_start(plan->items, t, plan->threads);
+    const Py_ssize_t last = share_start(plan->items, t + 1, plan->threads);
+    for (Py_ssize_t item = first; item < last; item++) {
+        const Py_ssize_t c0 = (item / plan->pieces) * LANES, piece = item % plan->pieces;
+        const Py_ssize_t r0 = share_start(plan->nrows, (int)piece, (int)plan->pieces);
+        const Py_ssize_t r1 = share_start(plan->nrows, (int)piece + 1, (int)plan->pieces);
+        const int active = plan->ncols - c0 < LANES ? (int)(plan->ncols - c0) : LANES;
+        const int64_t *exps = plan->exps + r0 * plan->ncols;
+        const int ebits = column_bits(exps, r1 - r0, plan->ncols, c0, active);
+        const int window = column_window(r1 - r0, ebits);
+        const size_t need = 2 * ((size_t)1 << window) * (size_t)limbs * sizeof(__m512i);
+        if (need > bucket_room) {
+            PyMem_RawFree(bucket_mem);
+            bucket_mem = PyMem_RawMalloc(need + 63);
+            bucket_room = bucket_mem == NULL ? 0 : need;
+            if (bucket_mem == NULL) {
+                worker->no_memory = 1;
+                return;
+            }
+        }
+        __m512i *buckets = (__m512i *)(((uintptr_t)bucket_mem + 63) & ~(uintptr_t)63);
+        column_batch(plan->bases + (size_t)r0 * (size_t)limbs, r1 - r0, exps, plan->ncols, c0,
+                     active, ebits, window, buckets, plan->mod, plan->r_mod, plan->k0, limbs,
+                     plan->accs + (size_t)item * 2 * (size_t)limbs);
+    }
+    PyMem_RawFree(bucket_mem);
+}
+
+static void *column_thread(void *arg) {
+    column_work((column_worker *)arg);
+    return NULL;
+}
+
+/* Run one phase on every thread: threads 1.. as pthreads, thread 0 (and any whose thread could
+ * not be started) here. Returns 0, or -1 when some thread ran out of memory. */
+static int column_phase(column_worker *workers, int threads, int phase) {
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 0; t < threads; t++) workers[t].phase = phase;
+    for (int t = 1; t < threads; t++)
+        started[t] = pthread_create(&ids[t], NULL, column_thread, &workers[t]) == 0;
+    column_work(&workers[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(ids[t], NULL);
+        else
+            column_work(&workers[t]);
+    }
+    for (int t = 0; t < threads; t++)
+        if (workers[t].no_memory) return -1;
+    return 0;
+}
+
+static Py_ssize_t gcd_size(Py_ssize_t a, Py_ssize_t b) {
+    while (b != 0) {
+        const Py_ssize_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+/* Row ranges per batch so that the items divide evenly among the threads (a batch costs about
+ * the same whatever its number of columns), without ranges of under MIN_PIECE_ROWS rows. */
+static Py_ssize_t column_pieces(Py_ssize_t batches, Py_ssize_t nrows, int threads) {
+    if (batches == 0) return 1;
+    Py_ssize_t pieces = threads / gcd_size(batches, threads);
+    while (pieces > 1 && nrows / pieces < MIN_PIECE_ROWS) pieces--;
+    return pieces;
+}
+#endif
+
 PyDoc_STRVAR(column_products_doc,
-"column_products(modulus, bases, exponents, columns) -> list[int]\n\n"
+"column_products(modulus, bases, exponents, columns, threads=1) -> list[int]\n\n"
 "For each column c of an N x columns matrix x of signed exponents, the two products\n"
 "P_c = prod_{x_ic > 0} bases[i]^x_ic and Q_c = prod_{x_ic < 0} bases[i]^(-x_ic) mod modulus,\n"
 "fully reduced, as [P_0, Q_0, P_1, Q_1, ...] (so the column's product is P_c * Q_c^-1).\n"
 "modulus: odd, 3 <= modulus < 2**4096. bases: N integers in [0, modulus).\n"
 "exponents: bytes-like of N * columns native-endian int64 values, row-major (x_ic at i*columns\n"
 "+ c). Eight columns at a time with AVX-512 IFMA (Pippenger's bucket method, lane = column).\n"
+"threads (1..MAX_THREADS): how many threads share the work; the bases are converted once.\n"
 "Raises RuntimeError when the CPU lacks AVX-512F/IFMA, ValueError on bad arguments.\n"
 "Releases the GIL during the arithmetic.");
 
@@ -359,7 +476,9 @@ static PyObject *mod_column_products(PyObject *self, PyObject *args) {
     PyObject *modulus_obj, *bases_obj;
     Py_buffer view;
     Py_ssize_t ncols;
-    if (!PyArg_ParseTuple(args, "OOy*n:column_products", &modulus_obj, &bases_obj, &view, &ncols))
+    int threads = 1;
+    if (!PyArg_ParseTuple(args, "OOy*n|i:column_products", &modulus_obj, &bases_obj, &view,
+                          &ncols, &threads))
         return NULL;
     PyObject *result = NULL, *seq = NULL;
     uint64_t *bases = NULL, *out = NULL;
@@ -369,6 +488,10 @@ static PyObject *mod_column_products(PyObject *self, PyObject *args) {
     if (!ifma_supported()) {
         PyErr_SetString(PyExc_RuntimeError,
                         "this CPU (or build) lacks AVX-512F/AVX-512 IFMA; use the gmpy2 path");
+        goto done;
+    }
+    if (threads < 1 || threads > MAX_THREADS) {
+        PyErr_Format(PyExc_ValueError, "threads must be 1..%d, got %d", MAX_THREADS, threads);
         goto done;
     }
     if (parse_modulus(modulus_obj, &bits, mod) < 0) goto done;
@@ -410,34 +533,38 @@ static PyObject *mod_column_products(PyObject *self, PyObject *args) {
 
 #if FL_IFMA_BUILD
     int no_memory = 0;
-    Py_BEGIN_ALLOW_THREADS
-    const uint64_t k0 = neg_inverse52(mod[0]);
-    uint64_t r2[MAX_LIMBS], r_mod[MAX_LIMBS] = {1}; /* r_mod: 1, then R mod m (< 2m) */
-    r_squared_mod(mod, limbs, r2);
-    to_montgomery(r_mod, 1, r2, mod, k0, limbs);
-    to_montgomery(bases, (size_t)nrows, r2, mod, k0, limbs);
-    void *bucket_mem = NULL;
-    size_t bucket_room = 0; /* bytes usable from the aligned start */
-    for (Py_ssize_t c0 = 0; c0 < ncols; c0 += LANES) {
-        const int active = ncols - c0 < LANES ? (int)(ncols - c0) : LANES;
-        const int ebits = column_bits(exps, nrows, ncols, c0, active);
-        const int window = column_window(nrows, ebits);
-        const size_t need = 2 * ((size_t)1 << window) * (size_t)limbs * sizeof(__m512i);
-        if (need > bucket_room) {
-            PyMem_RawFree(bucket_mem);
-            bucket_mem = PyMem_RawMalloc(need + 63);
-            bucket_room = bucket_mem == NULL ? 0 : need;
-            if (bucket_mem == NULL) {
-                no_memory = 1;
-                break;
-            }
-        }
-        __m512i *buckets = (__m512i *)(((uintptr_t)bucket_mem + 63) & ~(uintptr_t)63);
-        column_batch(bases, nrows, exps, ncols, c0, active, ebits, window, buckets, mod, r_mod,
-                     k0, limbs, out + (size_t)(2 * c0) * (size_t)limbs);
+    const Py_ssize_t batches = (ncols + LANES - 1) / LANES;
+    const Py_ssize_t pieces = column_pieces(batches, nrows, threads);
+    const size_t acc_vectors = (size_t)(batches * pieces) * 2 * (size_t)limbs;
+    void *acc_mem = PyMem_RawMalloc(acc_vectors * sizeof(__m512i) + 64);
+    if (acc_mem == NULL) {
+        PyErr_NoMemory();
+        goto done;
     }
-    PyMem_RawFree(bucket_mem);
+    Py_BEGIN_ALLOW_THREADS
+    uint64_t r2[MAX_LIMBS], r_mod[MAX_LIMBS] = {1}; /* r_mod: 1, then R mod m (< 2m) */
+    column_plan plan = {
+        .bases = bases, .exps = exps, .nrows = nrows, .ncols = ncols, .pieces = pieces,
+        .items = batches * pieces, .mod = mod, .r2 = r2, .r_mod = r_mod,
+        .k0 = neg_inverse52(mod[0]), .limbs = limbs, .threads = threads,
+        .accs = (__m512i *)(((uintptr_t)acc_mem + 63) & ~(uintptr_t)63),
+    };
+    r_squared_mod(mod, limbs, r2);
+    to_montgomery(r_mod, 1, r2, mod, plan.k0, limbs);
+    column_worker workers[MAX_THREADS];
+    for (int t = 0; t < threads; t++)
+        workers[t] = (column_worker){.plan = &plan, .index = t, .phase = 0, .no_memory = 0};
+    no_memory = column_phase(workers, threads, 0) < 0 || column_phase(workers, threads, 1) < 0;
+    for (Py_ssize_t b = 0; !no_memory && b < batches; b++) {
+        __m512i *acc = plan.accs + (size_t)(b * pieces) * 2 * (size_t)limbs;
+        for (Py_ssize_t p = 1; p < pieces; p++)
+            column_join(acc, acc + (size_t)p * 2 * (size_t)limbs, mod, plan.k0, limbs);
+        const int active = ncols - b * LANES < LANES ? (int)(ncols - b * LANES) : LANES;
+        column_output(acc, active, mod, plan.k0, limbs,
+                      out + (size_t)(2 * b * LANES) * (size_t)limbs);
+    }
     Py_END_ALLOW_THREADS
+    PyMem_RawFree(acc_mem);
     if (no_memory) {
         PyErr_NoMemory();
         goto done;
@@ -510,7 +637,8 @@ PyMODINIT_FUNC PyInit__ifma(void) {
     if (PyModule_AddObject(module, "FixedBase", (PyObject *)&FixedBaseType) < 0 ||
         PyModule_AddIntConstant(module, "MAX_BITS", MAX_BITS) < 0 ||
         PyModule_AddIntConstant(module, "MAX_WINDOW", MAX_WINDOW) < 0 ||
-        PyModule_AddIntConstant(module, "MAX_COLUMN_WINDOW", MAX_COLUMN_WINDOW) < 0) {
+        PyModule_AddIntConstant(module, "MAX_COLUMN_WINDOW", MAX_COLUMN_WINDOW) < 0 ||
+        PyModule_AddIntConstant(module, "MAX_THREADS", MAX_THREADS) < 0) {
         Py_DECREF(&FixedBaseType);
         Py_DECREF(module);
         return NULL;

@@ -405,23 +405,23 @@ static int column_bits(const int64_t *exps, Py_ssize_t nrows, Py_ssize_t ncols, 
     return bits;
 }
 
-/* P and Q (above) for the columns c0 .. c0+active-1 (active <= 8): out[(2k + s) L ..] gets
- * lane k's positive (s = 0) or negative (s = 1) product, plain and <= m. `bases` holds the
- * N bases in Montgomery form (L limbs each, < 2m); `buckets` has room for 2 * 2^window * L
- * vectors, 64-byte aligned. */
+/* P and Q (above) for the columns c0 .. c0+active-1 (active <= 8) over `nrows` rows, in
+ * Montgomery form (< 2m, lane k for column c0 + k): acc[s L + j] is limb j of the positive
+ * (s = 0) or negative (s = 1) products. `bases` holds the rows' bases in Montgomery form (L
+ * limbs each, < 2m) and `exps` their rows of `ncols` exponents; `buckets` has room for
+ * 2 * 2^window * L vectors, 64-byte aligned. No rows (or all-zero exponents) give R mod m. */
 FL_IFMA_TARGET static void column_batch(const uint64_t *bases, Py_ssize_t nrows,
                                         const int64_t *exps, Py_ssize_t ncols, Py_ssize_t c0,
                                         int active, int bits, int window, __m512i *buckets,
                                         const uint64_t *mod, const uint64_t *r_mod, uint64_t k0s,
-                                        int limbs, uint64_t *out) {
-    __m512i m[MAX_LIMBS], one_mont[MAX_LIMBS], one[MAX_LIMBS], x[MAX_LIMBS];
+                                        int limbs, __m512i *acc_out) {
+    __m512i m[MAX_LIMBS], one_mont[MAX_LIMBS], x[MAX_LIMBS];
     __m512i acc[2][MAX_LIMBS], running[MAX_LIMBS], total[MAX_LIMBS];
     const __m512i k0 = _mm512_set1_epi64((long long)k0s);
     const __m512i zero = _mm512_setzero_si512();
     for (int j = 0; j < limbs; j++) {
         m[j] = _mm512_set1_epi64((long long)mod[j]);
         one_mont[j] = _mm512_set1_epi64((long long)r_mod[j]);
-        one[j] = _mm512_set1_epi64(j == 0 ? 1 : 0);
         acc[0][j] = acc[1][j] = one_mont[j];
     }
     const size_t entry = (size_t)limbs;
@@ -479,13 +479,40 @@ FL_IFMA_TARGET static void column_batch(const uint64_t *bases, Py_ssize_t nrows,
         }
     }
 
+    for (int s = 0; s < 2; s++) memcpy(acc_out + (size_t)s * entry, acc[s], entry * sizeof(__m512i));
+}
+
+/* acc <- acc * part (both from column_batch, Montgomery form): the products of two row ranges
+ * joined. */
+FL_IFMA_TARGET static void column_join(__m512i *acc, const __m512i *part, const uint64_t *mod,
+                                       uint64_t k0s, int limbs) {
+    __m512i m[MAX_LIMBS];
+    for (int j = 0; j < limbs; j++) m[j] = _mm512_set1_epi64((long long)mod[j]);
+    const __m512i k0 = _mm512_set1_epi64((long long)k0s);
+    for (int s = 0; s < 2; s++)
+        amm8(acc + (size_t)s * (size_t)limbs, acc + (size_t)s * (size_t)limbs,
+             part + (size_t)s * (size_t)limbs, m, k0, limbs);
+}
+
+/* column_batch's result out of Montgomery form: out[(2k + s) L ..] gets lane k's positive
+ * (s = 0) or negative (s = 1) product, plain and <= m, for k < active. */
+FL_IFMA_TARGET static void column_output(__m512i *acc, int active, const uint64_t *mod,
+                                         uint64_t k0s, int limbs, uint64_t *out) {
+    __m512i m[MAX_LIMBS], one[MAX_LIMBS];
+    for (int j = 0; j < limbs; j++) {
+        m[j] = _mm512_set1_epi64((long long)mod[j]);
+        one[j] = _mm512_set1_epi64(j == 0 ? 1 : 0);
+    }
+    const __m512i k0 = _mm512_set1_epi64((long long)k0s);
+    const size_t entry = (size_t)limbs;
     uint64_t spare[LANES][MAX_LIMBS]; /* sink for the lanes beyond `active` */
     for (int s = 0; s < 2; s++) {
-        amm8(acc[s], acc[s], one, m, k0, limbs); /* leave Montgomery form: <= m */
+        __m512i *value = acc + (size_t)s * entry;
+        amm8(value, value, one, m, k0, limbs); /* leave Montgomery form: <= m */
         uint64_t *dst[LANES];
         for (int k = 0; k < LANES; k++)
             dst[k] = k < active ? out + (size_t)(2 * k + s) * entry : spare[k];
-        scatter8(dst, acc[s], limbs);
+        scatter8(dst, value, limbs);
     }
 }
 

@@ -59,8 +59,10 @@ class _IfmaModule(Protocol):
 
     def FixedBase(self, modulus: int, window: int, rows: Sequence[Sequence[Mpz]]) -> _FixedBase: ...
 
+    MAX_THREADS: int
+
     def column_products(
-        self, modulus: int, bases: Sequence[Mpz], exponents: bytes, columns: int
+        self, modulus: int, bases: Sequence[Mpz], exponents: bytes, columns: int, threads: int
     ) -> list[int]: ...
 
 
@@ -167,7 +169,7 @@ def _int64_matrix(matrix: object) -> np.ndarray | None:
 
 
 def _products(
-    bases: Sequence[Mpz], exponents: np.ndarray, modulus: Mpz, min_columns: int
+    bases: Sequence[Mpz], exponents: np.ndarray, modulus: Mpz, min_columns: int, threads: int
 ) -> list[Mpz] | None:
     """Gradient products for the N×m int64 ``exponents`` (row i belongs to ``bases[i]``)."""
     if _IFMA is None or not enabled():
@@ -179,8 +181,9 @@ def _products(
     if width < max(min_columns, 1):
         return None
     # A last group of fewer than `min_columns` columns would leave most lanes idle, where gmpy2
-    # is faster: those columns take the gmpy2 path.
-    lone = width % LANES if 0 < width % LANES < min_columns else 0
+    # is faster on one core: those columns take the gmpy2 path. With several threads the
+    # engine shares that group's rows among them, which beats one core of gmpy2.
+    lone = width % LANES if 0 < width % LANES < min_columns and threads == 1 else 0
     native_width = width - lone
     reduced = [b if 0 <= b < m else b % m for b in bases]
     raw = _IFMA.column_products(
@@ -188,6 +191,7 @@ def _products(
         reduced,
         np.ascontiguousarray(exponents[:, :native_width], dtype=np.int64).tobytes(),
         native_width,
+        min(threads, _IFMA.MAX_THREADS),
     )
     negative: list[bool] = np.any(exponents[:, :native_width] < 0, axis=0).tolist()
     out: list[Mpz] = []
@@ -203,28 +207,26 @@ def _products(
 
 
 def native_column_products(
-    a: Sequence[Mpz], matrix: Sequence[Sequence[int]], modulus: Mpz, *, min_columns: int = 2
+    a: Sequence[Mpz],
+    matrix: Sequence[Sequence[int]],
+    modulus: Mpz,
+    *,
+    min_columns: int = 2,
+    threads: int = 1,
 ) -> list[Mpz] | None:
     """For each column j of the N×m ``matrix``, ``Π_i a_i^{x_ij} mod modulus``, or ``None``.
 
     Equal to ``[signed_multi_exp(a, column, modulus) for column in columns]``, computed eight
-    columns at a time in C without the GIL. ``None`` (use gmpy2) when the engine is unavailable
-    or disabled, the modulus is even or over 4096 bits, the matrix is not an N×m integer matrix
-    with int64 entries, or it has fewer than ``min_columns`` columns (one column alone runs
-    faster on gmpy2). Raises ``ZeroDivisionError`` where signed_multi_exp does (a negative part
-    that is not invertible).
+    columns at a time in C without the GIL, on ``threads`` threads (batches of columns, or
+    ranges of rows where the batches do not divide evenly among them; the bases are converted
+    once). ``None`` (use gmpy2) when the engine is unavailable or disabled, the modulus is even
+    or over 4096 bits, the matrix is not an N×m integer matrix with int64 entries, or it has
+    fewer than ``min_columns`` columns (one column alone runs faster on gmpy2). Raises
+    ``ZeroDivisionError`` where signed_multi_exp does (a negative part that is not invertible).
     """
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
     exponents = _int64_matrix(matrix)
     if exponents is None:
         return None
-    return _products(a, exponents, modulus, min_columns)
-
-
-def native_products_by_column(
-    bases: Sequence[Mpz], columns: Sequence[Sequence[int]], modulus: Mpz, *, min_columns: int = 2
-) -> list[Mpz] | None:
-    """:func:`native_column_products` with the exponents given column by column (m×N)."""
-    exponents = _int64_matrix(columns)
-    if exponents is None:
-        return None
-    return _products(bases, exponents.T, modulus, min_columns)
+    return _products(a, exponents, modulus, min_columns, threads)

@@ -7,7 +7,9 @@ forked copy of threads (gRPC, the flow) never runs in them. What they compute:
 - blinding factors ``r^n mod n²`` (encryption and re-randomisation): only ``n`` is sent; each
   worker keeps its own DJN base and tables, so the randomness of different workers is
   independent;
-- columns of the gradient product (the ciphertexts and one column of exponents per job);
+- columns of the gradient product on the gmpy2 path (the ciphertexts and one column of
+  exponents per job); the native engine runs the gradient product on threads instead, as many
+  as there are workers;
 - chunks of a decryption: the key owner's factors p, q go to its own worker processes through a
   local pipe, never over a network.
 
@@ -115,30 +117,23 @@ class CryptoPool:
         return self._take(key, self._power_job(base, modulus, bits), count)
 
     def dot(self, modulus: Mpz, bases: Sequence[Mpz], columns: list[list[int]]) -> list[Mpz]:
-        """Column-wise multi-exponentiation mod ``modulus`` over the workers.
+        """Column-wise multi-exponentiation mod ``modulus`` with gmpy2 over the workers.
 
-        Work is shared by columns when there are enough of them for every worker (whole native
-        batches of eight columns each where the native engine runs), and otherwise by rows:
-        each worker then takes every column over a contiguous share of the rows, and the
-        partial products are multiplied here. Either way the result is the same.
+        (The native engine needs no processes: it runs on threads of the calling process, see
+        :func:`fedloom.crypto._groupops.column_products`.) Work is shared by columns when there
+        are at least as many columns as workers, and otherwise by rows: each worker then takes
+        every column over a contiguous share of the rows, and the partial products are
+        multiplied here. Either way the result is the same.
         """
-        from fedloom.crypto.native import LANES, enabled
-
-        group = LANES if enabled() else 1
-        chunks = [
-            list(range(i, min(i + group, len(columns)))) for i in range(0, len(columns), group)
-        ]
-        if len(chunks) >= self.workers:
-            return self._dot_by_columns(modulus, bases, columns, chunks)
+        if len(columns) >= self.workers:
+            return self._dot_by_columns(modulus, bases, columns)
         return self._dot_by_rows(modulus, bases, columns)
 
     def _dot_by_columns(
-        self, modulus: Mpz, bases: Sequence[Mpz], columns: list[list[int]], chunks: list[list[int]]
+        self, modulus: Mpz, bases: Sequence[Mpz], columns: list[list[int]]
     ) -> list[Mpz]:
         plain_bases = [int(b) for b in bases]
-        shares = [
-            [j for chunk in chunks[w :: self.workers] for j in chunk] for w in range(self.workers)
-        ]
+        shares = [list(range(w, len(columns), self.workers)) for w in range(self.workers)]
         jobs = [
             (
                 share,
@@ -241,13 +236,9 @@ def _factors(n: int, mode: str, count: int) -> list[Mpz]:
 
 def _dot(modulus_int: int, bases: list[int], columns: list[list[int]]) -> list[Mpz]:
     from fedloom.crypto.multiexp import signed_multi_exp
-    from fedloom.crypto.native import native_products_by_column
 
     modulus = gmpy2.mpz(modulus_int)
     mp_bases = [gmpy2.mpz(b) for b in bases]
-    native = native_products_by_column(mp_bases, columns, modulus)
-    if native is not None:
-        return native
     return [signed_multi_exp(mp_bases, column, modulus) for column in columns]
 
 
