@@ -110,6 +110,20 @@ def test_case_insensitive_fate_values_are_normalised() -> None:
     assert params["early_stop"] == "weight_diff" and params["encrypt_param"]["method"] == "Paillier"
 
 
+def test_the_crypto_backend_is_each_partys_own_choice() -> None:
+    """encrypt_param.method and key_length must agree; the backend need not (same wire)."""
+    dsl, conf = _fate_job()
+    conf["component_parameters"]["role"]["host"]["0"]["hetero_lr_0"] = {
+        "encrypt_param": {"backend": "phe"}
+    }
+    plan = parse_job(dsl, conf)
+    host = plan.params_for("hetero_lr_0", "host", 0)["encrypt_param"]
+    guest = plan.params_for("hetero_lr_0", "guest", 0)["encrypt_param"]
+    assert host["backend"] == "phe"
+    assert guest["backend"] == "fedloom"
+    assert (host["method"], host["key_length"]) == (guest["method"], guest["key_length"])
+
+
 def test_index_all_and_groups_merge_by_specificity() -> None:
     plan = parse_job(*_two_hosts())
     first = plan.params_for("reader_0", "host", 0)["table"]
@@ -285,6 +299,20 @@ def test_plan_json_round_trip() -> None:
                 hetero_lr_0={"max_iter": 5}
             ),
             "conf.component_parameters.role.host.0.hetero_lr_0.max_iter",
+            "same at every party",
+        ),
+        (
+            lambda d, c: c["component_parameters"]["role"]["host"]["0"].update(
+                hetero_lr_0={"encrypt_param": {"key_length": 3072}}
+            ),
+            "conf.component_parameters.role.host.0.hetero_lr_0.encrypt_param.key_length",
+            "same at every party",
+        ),
+        (
+            lambda d, c: c["component_parameters"]["role"]["host"]["0"].update(
+                hetero_lr_0={"encrypt_param": {"method": "ou"}}
+            ),
+            "conf.component_parameters.role.host.0.hetero_lr_0.encrypt_param.method",
             "same at every party",
         ),
         (

@@ -71,7 +71,15 @@ REGISTRY: Mapping[str, ComponentDef] = {
             runners=_same(run_hetero_lr, _ALL),
             data_inputs={"train_data": (1, 1)},
             outputs=frozenset({"data", "model"}),
-            consistent_params=("max_iter", "early_stop", "tol", "encrypt_param"),
+            # The backend is each party's own choice: keys and ciphertexts are the same on the
+            # wire whichever library computes them.
+            consistent_params=(
+                "max_iter",
+                "early_stop",
+                "tol",
+                "encrypt_param.method",
+                "encrypt_param.key_length",
+            ),
         ),
         ComponentDef(
             module="Evaluation",

@@ -214,14 +214,18 @@ def check_consistent(
     sources: Mapping[TaskKey, list[Source]],
     errors: ErrorCollector,
 ) -> None:
-    """Report parameters of one component that differ between its tasks (protocol settings)."""
+    """Report parameters of one component that differ between its tasks (protocol settings).
+
+    A name may be dotted (``encrypt_param.method``) to require one field of a nested object
+    only, leaving its other fields a local choice of each party.
+    """
     tasks = list(params)
     if not tasks:
         return
     first = tasks[0]
     for name in module_fields:
         for task in tasks[1:]:
-            mine, theirs = params[task].get(name), params[first].get(name)
+            mine, theirs = _nested(params[task], name), _nested(params[first], name)
             if mine != theirs:
                 errors.add(
                     _field_source(sources[task], name, task),
@@ -230,8 +234,18 @@ def check_consistent(
                 )
 
 
+def _nested(values: Mapping[str, Any], dotted: str) -> Any:
+    """``values["a"]["b"]`` for ``"a.b"``; ``None`` where a level is missing."""
+    value: Any = values
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 def _field_source(sources: list[Source], name: str, task: TaskKey) -> str:
     for prefix, values in reversed(sources):
-        if name in values:
+        if _nested(values, name) is not None:
             return join_path(prefix, name)
     return join_path(_BASE, "role", task[1], task[2], task[0], name)

@@ -58,11 +58,13 @@ def fit_parties(
     *,
     keygen: KeyGen | Callable[[int], Any] = plain_keygen,
     masking: bool = True,
+    host_param: HeteroLRParam | None = None,
 ) -> tuple[HarnessResult, HeteroLRGuest, list[HeteroLRHost], HeteroLRArbiter]:
-    """Fit guest, hosts and arbiter in threads over the in-memory transport."""
+    """Fit guest, hosts and arbiter in threads over the in-memory transport (the hosts with
+    ``host_param`` where given, e.g. another crypto backend)."""
     parties = JobParties.of(guest=9999, hosts=[10000 + i for i in range(len(hosts))], arbiter=8888)
     guest = HeteroLRGuest(param, masking=masking)
-    host_roles = [HeteroLRHost(param, masking=masking) for _ in hosts]
+    host_roles = [HeteroLRHost(host_param or param, masking=masking) for _ in hosts]
     arbiter = HeteroLRArbiter(param, keygen=keygen)
     tasks: dict[Any, Callable[[Any], Any]] = {
         parties.guest: lambda ctx: guest.fit(ctx, xg, y),

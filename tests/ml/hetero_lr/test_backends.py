@@ -76,9 +76,13 @@ def _count_calls(monkeypatch: pytest.MonkeyPatch, cls: type, name: str) -> list[
     return calls
 
 
-def _fit(param: HeteroLRParam, keygen: Callable[[int], Any]) -> tuple[Any, ...]:
+def _fit(
+    param: HeteroLRParam, keygen: Callable[[int], Any], host_param: HeteroLRParam | None = None
+) -> tuple[Any, ...]:
     xg, y, hosts = make_data(rows=200)
-    _, guest, host_roles, arbiter = fit_parties(param, xg, y, hosts, keygen=keygen)
+    _, guest, host_roles, arbiter = fit_parties(
+        param, xg, y, hosts, keygen=keygen, host_param=host_param
+    )
     assert guest.model is not None and host_roles[0].model is not None
     assert arbiter.model is not None
     return guest.model, host_roles[0].model, arbiter.model
@@ -98,6 +102,20 @@ def test_phe_backend_trains_the_same_model_as_fedloom(monkeypatch: pytest.Monkey
     np.testing.assert_allclose(h_phe.weights, h_ref.weights, rtol=0, atol=1e-9)
     np.testing.assert_allclose(a_phe.loss_history, a_ref.loss_history, rtol=0, atol=1e-9)
     assert g_phe.n_iter == g_ref.n_iter == 3
+
+
+def test_parties_may_choose_different_backends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host computes with python-paillier, guest and arbiter with fedloom's engine: the
+    same ciphertexts cross, so the model is the one all-fedloom parties train."""
+    g_ref, h_ref, a_ref = _fit(_param(), paillier_keygen)
+    dots = _count_calls(monkeypatch, PhePaillierPublicKey, "raw_dot")
+    decryptions = _count_calls(monkeypatch, PhePaillierPrivateKey, "raw_decrypt")
+    g_mix, h_mix, a_mix = _fit(_param(), paillier_keygen, host_param=_param(backend="phe"))
+    assert dots  # the host's gradient products
+    assert not decryptions  # the arbiter kept fedloom's engine
+    np.testing.assert_allclose(g_mix.weights, g_ref.weights, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(h_mix.weights, h_ref.weights, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(a_mix.loss_history, a_ref.loss_history, rtol=0, atol=1e-9)
 
 
 def test_phe_backend_refuses_ou_and_unknown_methods() -> None:
