@@ -6,6 +6,11 @@ the local proxy, runs the component through ``fedloom.components.run_task`` and 
 ``"Type: message"`` (the traceback goes to stderr, which the executor streams as logs). Exit
 status 0 on success, 1 on a task error, 2 on bad usage.
 
+A task never outlives the process that started it: when its parent (the executor) is gone —
+killed, out of memory, stopped without the grace to stop its children — the task stops itself
+and its process group (crypto workers, anything it started) within :data:`PARENT_POLL_S`
+seconds, instead of running on unsupervised and talking to its peers with nobody to report it.
+
 The component sees ``ctx.sub(spec.component)``, so two components of one job never share a
 message tag; the messenger's job id is ``spec.job_id``.
 
@@ -23,7 +28,10 @@ import importlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +74,40 @@ def load_runner() -> Runner:
 
 
 MIN_KEY_LENGTH_ENV = "FEDLOOM_MIN_KEY_LENGTH"
+
+PARENT_POLL_S = 1.0
+"""How often a task checks that the process that started it is still there."""
+
+
+def watch_parent(parent: int, interval: float = PARENT_POLL_S) -> threading.Thread | None:
+    """Stop this process and its group once ``parent`` is no longer its parent process.
+
+    Returns the watching thread, or ``None`` when there is nothing to watch (``parent`` is init
+    or the pid 1 of a container, whose death ends every process anyway).
+    """
+    if parent <= 1:
+        return None
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        log.error("the executor (pid %d) is gone: stopping this task", parent)
+        _stop_own_group()
+
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _stop_own_group() -> None:
+    """SIGKILL the process group this task leads (the executor starts each task in a session
+    of its own), or just this process when it leads none."""
+    try:
+        if os.getpgid(0) == os.getpid():
+            os.killpg(os.getpid(), signal.SIGKILL)
+    except OSError:
+        pass
+    os._exit(1)
 
 
 def make_transport(spec: TaskSpec) -> Transport:
@@ -216,4 +258,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    watch_parent(os.getppid())
     sys.exit(main())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -252,3 +254,38 @@ def test_tasks_cannot_share_an_output_directory(harness: Harness) -> None:
     assert [e.kind for e in harness.sink.of(first.task_id) if e.kind == "started"] == ["started"]
     harness.executor.cancel(first.task_id)
     assert harness.sink.wait_end(first.task_id).message == "canceled"
+
+
+def test_a_task_stops_when_its_executor_is_killed(tmp_path: Path) -> None:
+    """SIGKILL the process that started a task: the task and what it started stop too, instead
+    of running on unsupervised."""
+    spec = make_spec(
+        params={"behaviour": "grandchild", "sleep_s": 60}, task_id="orphan", output_dir=tmp_path
+    )
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(spec.model_dump_json())
+    launcher = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-m', 'services.executor.task_main', "
+        f"{str(spec_path)!r}], start_new_session=True)\n"
+        f"open({str(tmp_path / 'task.pid')!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", launcher], env={**os.environ, **TEST_ENV}, cwd=tmp_path
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "grandchild.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        task = int((tmp_path / "task.pid").read_text())
+        grandchild = int((tmp_path / "grandchild.pid").read_text())
+        assert _alive(task) and _alive(grandchild)
+    finally:
+        parent.kill()
+        parent.wait(5)
+    deadline = time.monotonic() + 10
+    while (_alive(task) or _alive(grandchild)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(task), "the task outlived its executor"
+    assert not _alive(grandchild), "the task's own child outlived the executor"

@@ -129,3 +129,9 @@ def test_an_unreadable_spec_is_reported_next_to_it(tmp_path: Path) -> None:
 
 def test_usage() -> None:
     assert task_main.main([]) == 2
+
+
+def test_a_task_under_init_has_no_parent_to_watch() -> None:
+    """Under pid 1 (a container's init, or after reparenting) there is nothing to watch."""
+    assert task_main.watch_parent(1) is None
+    assert task_main.watch_parent(0) is None
