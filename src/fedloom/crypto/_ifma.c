@@ -351,17 +351,28 @@ static PyTypeObject FixedBaseType = {
  * ------------------------------------------------------------------------------------------ */
 
 #if FL_IFMA_BUILD
-/* The work of one column_products call. Batch b covers columns 8b .. 8b+7; each batch is cut
- * into `pieces` ranges of rows, and item i = b * pieces + p is batch b over row range p.
- * Thread t takes the contiguous items [t * items / threads, (t + 1) * items / threads). */
+/* One unit of column_products work: batch b (columns 8b .. 8b+7) over rows [r0, r1), whose
+ * result goes to accumulator slot b * threads + piece. */
+typedef struct {
+    Py_ssize_t batch, piece, r0, r1;
+} column_item;
+
+/* The work of one call. A batch costs about the same whatever its number of columns, so the
+ * threads share whole batches as evenly as they divide (threads * (batches / threads) of them),
+ * and each remaining batch is cut into one range of rows per thread (never under
+ * MIN_PIECE_ROWS rows), whose partial products are joined at the end. Thread t runs the items
+ * [first[t], first[t + 1]). */
 typedef struct {
     uint64_t *bases; /* nrows * L limbs, converted to Montgomery form by the threads */
     const int64_t *exps;
-    Py_ssize_t nrows, ncols, pieces, items;
+    Py_ssize_t nrows, ncols;
     const uint64_t *mod, *r2, *r_mod;
     uint64_t k0;
     int limbs, threads;
-    __m512i *accs; /* 2 L vectors per item (column_batch's result) */
+    const column_item *items;
+    Py_ssize_t first[MAX_THREADS + 1];
+    Py_ssize_t *pieces; /* per batch: how many row ranges it was cut into */
+    __m512i *accs;      /* 2 L vectors per (batch, piece) slot */
 } column_plan;
 
 typedef struct {
@@ -371,8 +382,30 @@ typedef struct {
     int no_memory;
 } column_worker;
 
-static Py_ssize_t share_start(Py_ssize_t total, int index, int parts) {
-    return (Py_ssize_t)((long double)total * index / parts);
+static Py_ssize_t share_start(Py_ssize_t total, Py_ssize_t index, Py_ssize_t parts) {
+    return (Py_ssize_t)((long double)total * (long double)index / (long double)parts);
+}
+
+/* Fill items (room for batches * threads) and plan->first / plan->pieces. */
+static void column_schedule(column_plan *plan, column_item *items, Py_ssize_t batches) {
+    const int threads = plan->threads;
+    Py_ssize_t pieces = threads;
+    while (pieces > 1 && plan->nrows / pieces < MIN_PIECE_ROWS) pieces--;
+    /* with a single range per batch every batch is whole */
+    const Py_ssize_t whole = pieces > 1 ? batches - batches % threads : batches;
+    Py_ssize_t count = 0;
+    for (Py_ssize_t b = 0; b < batches; b++) plan->pieces[b] = b < whole ? 1 : pieces;
+    for (int t = 0; t < threads; t++) {
+        plan->first[t] = count;
+        for (Py_ssize_t b = share_start(whole, t, threads); b < share_start(whole, t + 1, threads);
+             b++)
+            items[count++] = (column_item){b, 0, 0, plan->nrows};
+        for (Py_ssize_t b = whole; t < pieces && b < batches; b++)
+            items[count++] = (column_item){b, t, share_start(plan->nrows, t, pieces),
+                                           share_start(plan->nrows, t + 1, pieces)};
+    }
+    plan->first[threads] = count;
+    plan->items = items;
 }
 
 static void column_work(column_worker *worker) {
@@ -387,16 +420,13 @@ static void column_work(column_worker *worker) {
     }
     void *bucket_mem = NULL;
     size_t bucket_room = 0; /* bytes usable from the aligned start */
-    const Py_ssize_t first = share_start(plan->items, t, plan->threads);
-    const Py_ssize_t last = share_start(plan->items, t + 1, plan->threads);
-    for (Py_ssize_t item = first; item < last; item++) {
-        const Py_ssize_t c0 = (item / plan->pieces) * LANES, piece = item % plan->pieces;
-        const Py_ssize_t r0 = share_start(plan->nrows, (int)piece, (int)plan->pieces);
-        const Py_ssize_t r1 = share_start(plan->nrows, (int)piece + 1, (int)plan->pieces);
+    for (Py_ssize_t i = plan->first[t]; i < plan->first[t + 1]; i++) {
+        const column_item *item = &plan->items[i];
+        const Py_ssize_t c0 = item->batch * LANES, rows = item->r1 - item->r0;
         const int active = plan->ncols - c0 < LANES ? (int)(plan->ncols - c0) : LANES;
-        const int64_t *exps = plan->exps + r0 * plan->ncols;
-        const int ebits = column_bits(exps, r1 - r0, plan->ncols, c0, active);
-        const int window = column_window(r1 - r0, ebits);
+        const int64_t *exps = plan->exps + item->r0 * plan->ncols;
+        const int ebits = column_bits(exps, rows, plan->ncols, c0, active);
+        const int window = column_window(rows, ebits);
         const size_t need = 2 * ((size_t)1 << window) * (size_t)limbs * sizeof(__m512i);
         if (need > bucket_room) {
             PyMem_RawFree(bucket_mem);
@@ -408,9 +438,10 @@ static void column_work(column_worker *worker) {
             }
         }
         __m512i *buckets = (__m512i *)(((uintptr_t)bucket_mem + 63) & ~(uintptr_t)63);
-        column_batch(plan->bases + (size_t)r0 * (size_t)limbs, r1 - r0, exps, plan->ncols, c0,
+        const size_t slot = (size_t)(item->batch * plan->threads + item->piece);
+        column_batch(plan->bases + (size_t)item->r0 * (size_t)limbs, rows, exps, plan->ncols, c0,
                      active, ebits, window, buckets, plan->mod, plan->r_mod, plan->k0, limbs,
-                     plan->accs + (size_t)item * 2 * (size_t)limbs);
+                     plan->accs + slot * 2 * (size_t)limbs);
     }
     PyMem_RawFree(bucket_mem);
 }
@@ -438,24 +469,6 @@ static int column_phase(column_worker *workers, int threads, int phase) {
     for (int t = 0; t < threads; t++)
         if (workers[t].no_memory) return -1;
     return 0;
-}
-
-static Py_ssize_t gcd_size(Py_ssize_t a, Py_ssize_t b) {
-    while (b != 0) {
-        const Py_ssize_t r = a % b;
-        a = b;
-        b = r;
-    }
-    return a;
-}
-
-/* Row ranges per batch so that the items divide evenly among the threads (a batch costs about
- * the same whatever its number of columns), without ranges of under MIN_PIECE_ROWS rows. */
-static Py_ssize_t column_pieces(Py_ssize_t batches, Py_ssize_t nrows, int threads) {
-    if (batches == 0) return 1;
-    Py_ssize_t pieces = threads / gcd_size(batches, threads);
-    while (pieces > 1 && nrows / pieces < MIN_PIECE_ROWS) pieces--;
-    return pieces;
 }
 #endif
 
@@ -534,21 +547,25 @@ static PyObject *mod_column_products(PyObject *self, PyObject *args) {
 #if FL_IFMA_BUILD
     int no_memory = 0;
     const Py_ssize_t batches = (ncols + LANES - 1) / LANES;
-    const Py_ssize_t pieces = column_pieces(batches, nrows, threads);
-    const size_t acc_vectors = (size_t)(batches * pieces) * 2 * (size_t)limbs;
-    void *acc_mem = PyMem_RawMalloc(acc_vectors * sizeof(__m512i) + 64);
-    if (acc_mem == NULL) {
+    const size_t slots = (size_t)(batches > 0 ? batches : 1) * (size_t)threads;
+    void *acc_mem = PyMem_RawMalloc(slots * 2 * (size_t)limbs * sizeof(__m512i) + 64);
+    column_item *items = PyMem_RawMalloc(slots * sizeof(column_item));
+    Py_ssize_t *pieces = PyMem_RawMalloc((size_t)(batches > 0 ? batches : 1) * sizeof(Py_ssize_t));
+    if (acc_mem == NULL || items == NULL || pieces == NULL) {
+        PyMem_RawFree(acc_mem);
+        PyMem_RawFree(items);
+        PyMem_RawFree(pieces);
         PyErr_NoMemory();
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS
     uint64_t r2[MAX_LIMBS], r_mod[MAX_LIMBS] = {1}; /* r_mod: 1, then R mod m (< 2m) */
     column_plan plan = {
-        .bases = bases, .exps = exps, .nrows = nrows, .ncols = ncols, .pieces = pieces,
-        .items = batches * pieces, .mod = mod, .r2 = r2, .r_mod = r_mod,
-        .k0 = neg_inverse52(mod[0]), .limbs = limbs, .threads = threads,
-        .accs = (__m512i *)(((uintptr_t)acc_mem + 63) & ~(uintptr_t)63),
+        .bases = bases, .exps = exps, .nrows = nrows, .ncols = ncols, .mod = mod, .r2 = r2,
+        .r_mod = r_mod, .k0 = neg_inverse52(mod[0]), .limbs = limbs, .threads = threads,
+        .pieces = pieces, .accs = (__m512i *)(((uintptr_t)acc_mem + 63) & ~(uintptr_t)63),
     };
+    column_schedule(&plan, items, batches);
     r_squared_mod(mod, limbs, r2);
     to_montgomery(r_mod, 1, r2, mod, plan.k0, limbs);
     column_worker workers[MAX_THREADS];
@@ -556,8 +573,8 @@ static PyObject *mod_column_products(PyObject *self, PyObject *args) {
         workers[t] = (column_worker){.plan = &plan, .index = t, .phase = 0, .no_memory = 0};
     no_memory = column_phase(workers, threads, 0) < 0 || column_phase(workers, threads, 1) < 0;
     for (Py_ssize_t b = 0; !no_memory && b < batches; b++) {
-        __m512i *acc = plan.accs + (size_t)(b * pieces) * 2 * (size_t)limbs;
-        for (Py_ssize_t p = 1; p < pieces; p++)
+        __m512i *acc = plan.accs + (size_t)(b * threads) * 2 * (size_t)limbs;
+        for (Py_ssize_t p = 1; p < pieces[b]; p++)
             column_join(acc, acc + (size_t)p * 2 * (size_t)limbs, mod, plan.k0, limbs);
         const int active = ncols - b * LANES < LANES ? (int)(ncols - b * LANES) : LANES;
         column_output(acc, active, mod, plan.k0, limbs,
@@ -565,6 +582,8 @@ static PyObject *mod_column_products(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     PyMem_RawFree(acc_mem);
+    PyMem_RawFree(items);
+    PyMem_RawFree(pieces);
     if (no_memory) {
         PyErr_NoMemory();
         goto done;
