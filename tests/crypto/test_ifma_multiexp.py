@@ -78,31 +78,89 @@ def test_native_equals_signed_multi_exp(ifma: Any, bits: int, count: int, width:
     assert got is not None and all(isinstance(x, type(gmpy2.mpz(0))) for x in got)
 
 
+def _raw_expected(bases: list[int], matrix: list[list[int]], modulus: int) -> list[int]:
+    """column_products' documented [P_0, Q_0, ...]: per batch of eight columns, Q = 1 without
+    negative exponents, the offset form up to 62 bits, the sign split beyond."""
+    m = gmpy2.mpz(modulus)
+    width = len(matrix[0]) if matrix else 0
+    mp = [gmpy2.mpz(b) for b in bases]
+
+    def power_product(pairs: list[tuple[Any, int]]) -> int:
+        return int(multi_exp([b for b, _ in pairs], [e for _, e in pairs], m))
+
+    out: list[int] = []
+    for c0 in range(0, width, 8):
+        cols = range(c0, min(c0 + 8, width))
+        values = [row[j] for row in matrix for j in cols]
+        bits = max((abs(v).bit_length() for v in values), default=0)
+        negative = any(v < 0 for v in values)
+        for j in cols:
+            column = [row[j] for row in matrix]
+            if not negative:
+                out += [power_product(list(zip(mp, column, strict=True))), 1]
+            elif bits <= 62:
+                lifted = [x + 2**bits for x in column]
+                q = int(gmpy2.powmod(multi_exp(mp, [1] * len(mp), m), 2**bits, m))
+                out += [power_product(list(zip(mp, lifted, strict=True))), q]
+            else:
+                pos = [(b, x) for b, x in zip(mp, column, strict=True) if x > 0]
+                neg = [(b, -x) for b, x in zip(mp, column, strict=True) if x < 0]
+                out += [power_product(pos), power_product(neg)]
+    return out
+
+
 @pytest.mark.parametrize("bits", [3, 52, 53, 104, 105, 2047, 4095, 4096])
-def test_raw_products_at_odd_sizes(ifma: Any, bits: int) -> None:
-    """The raw [P_0, Q_0, ...] output for any odd modulus (not nec. invertible bases), with
-    exponents up to the int64 limits and bases 0, 1 and m − 1."""
-    rng = random.Random(bits)
+@pytest.mark.parametrize("exponents", ["int64 limits", "signed 40-bit", "non-negative"])
+def test_raw_products_at_odd_sizes(ifma: Any, bits: int, exponents: str) -> None:
+    """The raw [P_0, Q_0, ...] output for any odd modulus (not nec. invertible bases: 0, 1,
+    m − 1, random), in each of the three forms: exponents up to the int64 limits (the sign
+    split), signed ones of up to 40 bits (the offset form) and non-negative ones."""
+    rng = random.Random(bits * 10 + len(exponents))
     modulus = rng.getrandbits(bits) | (1 << (bits - 1)) | 1
     count, width = 12, 10
     bases = [0, 1, modulus - 1, *(rng.randrange(modulus) for _ in range(count - 3))]
     extremes = (0, 1, -1, 2**63 - 1, -(2**63), 2**40, -(2**40))
-    matrix = [
-        [
-            rng.choice(extremes) if rng.random() < 0.5 else rng.randrange(-(2**62), 2**62)
-            for _ in range(width)
-        ]
-        for _ in range(count)
-    ]
+
+    def draw() -> int:
+        if exponents == "int64 limits":
+            return rng.choice(extremes) if rng.random() < 0.5 else rng.randrange(-(2**62), 2**62)
+        if exponents == "signed 40-bit":
+            return rng.choice((0, 1, -1, 2**40 - 1, -(2**40 - 1), rng.randrange(-(2**40), 2**40)))
+        return rng.choice((0, 1, 2**40, rng.randrange(2**40)))
+
+    matrix = [[draw() for _ in range(width)] for _ in range(count)]
     raw = ifma.column_products(modulus, bases, np.array(matrix, dtype=np.int64).tobytes(), width)
-    m = gmpy2.mpz(modulus)
-    expected = []
-    for j in range(width):
-        pos = [(b, row[j]) for b, row in zip(bases, matrix, strict=True) if row[j] > 0]
-        neg = [(b, -row[j]) for b, row in zip(bases, matrix, strict=True) if row[j] < 0]
-        expected.append(int(multi_exp([gmpy2.mpz(b) for b, _ in pos], [e for _, e in pos], m)))
-        expected.append(int(multi_exp([gmpy2.mpz(b) for b, _ in neg], [e for _, e in neg], m)))
-    assert raw == expected
+    assert raw == _raw_expected(bases, matrix, modulus)
+
+
+def test_offset_form_at_the_62_bit_edge(ifma: Any) -> None:
+    """|x| < 2^62 still takes the offset form (x + 2^62 fits in int64), 2^62 the sign split;
+    both divide out to the same products as gmpy2."""
+    rng = random.Random(53)
+    modulus = _group_modulus(512, rng)
+    bases = _bases(9, modulus, rng)
+    for top in (2**62 - 1, 2**62):
+        matrix = [
+            [rng.choice((top, -top, rng.randrange(-top, top))) for _ in range(3)] for _ in range(9)
+        ]
+        raw = ifma.column_products(modulus, bases, np.array(matrix, dtype=np.int64).tobytes(), 3)
+        assert raw == _raw_expected(bases, matrix, modulus)
+        got = native.native_column_products(bases, matrix, gmpy2.mpz(modulus))
+        assert got == _reference(bases, matrix, modulus)
+
+
+def test_a_base_sharing_a_factor_falls_back_per_column(ifma: Any) -> None:
+    """In the offset form Q involves every base; a base that is not invertible makes Q not
+    invertible, and each column is then computed by gmpy2's sign split: columns that only raise
+    that base to positive powers still get their product."""
+    p, q = 1000003, 1000033
+    m = gmpy2.mpz(p * q)
+    bases = [gmpy2.mpz(p), gmpy2.mpz(2), gmpy2.mpz(3)]
+    matrix = [[-1, 1, 0], [2, -1, 5], [3, 2, 7]]  # column 0 inverts p: not invertible
+    with pytest.raises(ZeroDivisionError):
+        native.native_column_products(bases, matrix, m)
+    fine = [[1, 2], [2, -1], [3, 2]]  # p only to positive powers, 2 inverted
+    assert native.native_column_products(bases, fine, m) == _reference(bases, fine, int(m))
 
 
 def test_empty_and_degenerate_inputs(ifma: Any) -> None:

@@ -372,6 +372,7 @@ typedef struct {
     const column_item *items;
     Py_ssize_t first[MAX_THREADS + 1];
     Py_ssize_t *pieces; /* per batch: how many row ranges it was cut into */
+    int *bits, *offset; /* per batch, over all its rows: exponent bit length and form */
     __m512i *accs;      /* 2 L vectors per (batch, piece) slot */
 } column_plan;
 
@@ -394,7 +395,15 @@ static void column_schedule(column_plan *plan, column_item *items, Py_ssize_t ba
     /* with a single range per batch every batch is whole */
     const Py_ssize_t whole = pieces > 1 ? batches - batches % threads : batches;
     Py_ssize_t count = 0;
-    for (Py_ssize_t b = 0; b < batches; b++) plan->pieces[b] = b < whole ? 1 : pieces;
+    for (Py_ssize_t b = 0; b < batches; b++) {
+        const Py_ssize_t c0 = b * LANES;
+        const int active = plan->ncols - c0 < LANES ? (int)(plan->ncols - c0) : LANES;
+        int negative;
+        const int bits = column_bits(plan->exps, plan->nrows, plan->ncols, c0, active, &negative);
+        plan->offset[b] = column_offset(bits, negative);
+        plan->bits[b] = plan->offset[b] > 0 ? bits + 1 : bits;
+        plan->pieces[b] = b < whole ? 1 : pieces;
+    }
     for (int t = 0; t < threads; t++) {
         plan->first[t] = count;
         for (Py_ssize_t b = share_start(whole, t, threads); b < share_start(whole, t + 1, threads);
@@ -425,8 +434,8 @@ static void column_work(column_worker *worker) {
         const Py_ssize_t c0 = item->batch * LANES, rows = item->r1 - item->r0;
         const int active = plan->ncols - c0 < LANES ? (int)(plan->ncols - c0) : LANES;
         const int64_t *exps = plan->exps + item->r0 * plan->ncols;
-        const int ebits = column_bits(exps, rows, plan->ncols, c0, active);
-        const int window = column_window(rows, ebits);
+        const int offset = plan->offset[item->batch], bits = plan->bits[item->batch];
+        const int window = column_window(rows, bits, offset < 0 ? 2 : 1);
         const size_t need = 2 * ((size_t)1 << window) * (size_t)limbs * sizeof(__m512i);
         if (need > bucket_room) {
             PyMem_RawFree(bucket_mem);
@@ -440,8 +449,8 @@ static void column_work(column_worker *worker) {
         __m512i *buckets = (__m512i *)(((uintptr_t)bucket_mem + 63) & ~(uintptr_t)63);
         const size_t slot = (size_t)(item->batch * plan->threads + item->piece);
         column_batch(plan->bases + (size_t)item->r0 * (size_t)limbs, rows, exps, plan->ncols, c0,
-                     active, ebits, window, buckets, plan->mod, plan->r_mod, plan->k0, limbs,
-                     plan->accs + slot * 2 * (size_t)limbs);
+                     active, offset, bits, window, buckets, plan->mod, plan->r_mod, plan->k0,
+                     limbs, plan->accs + slot * 2 * (size_t)limbs);
     }
     PyMem_RawFree(bucket_mem);
 }
@@ -474,9 +483,11 @@ static int column_phase(column_worker *workers, int threads, int phase) {
 
 PyDoc_STRVAR(column_products_doc,
 "column_products(modulus, bases, exponents, columns, threads=1) -> list[int]\n\n"
-"For each column c of an N x columns matrix x of signed exponents, the two products\n"
-"P_c = prod_{x_ic > 0} bases[i]^x_ic and Q_c = prod_{x_ic < 0} bases[i]^(-x_ic) mod modulus,\n"
-"fully reduced, as [P_0, Q_0, P_1, Q_1, ...] (so the column's product is P_c * Q_c^-1).\n"
+"For each column c of an N x columns matrix x of signed exponents, two products P_c, Q_c\n"
+"mod modulus, fully reduced, as [P_0, Q_0, P_1, Q_1, ...], such that the column's product\n"
+"prod_i bases[i]^x_ic is P_c * Q_c^-1. Per batch of eight columns, with b the largest bit\n"
+"length of |x_ic| there: no negative x: Q_c = 1; else b <= 62: P_c = prod_i bases[i]^(x_ic +\n"
+"2^b), Q_c = (prod_i bases[i])^(2^b); else P_c / Q_c = the positive / negative exponents' part.\n"
 "modulus: odd, 3 <= modulus < 2**4096. bases: N integers in [0, modulus).\n"
 "exponents: bytes-like of N * columns native-endian int64 values, row-major (x_ic at i*columns\n"
 "+ c). Eight columns at a time with AVX-512 IFMA (Pippenger's bucket method, lane = column).\n"
@@ -550,11 +561,14 @@ static PyObject *mod_column_products(PyObject *self, PyObject *args) {
     const size_t slots = (size_t)(batches > 0 ? batches : 1) * (size_t)threads;
     void *acc_mem = PyMem_RawMalloc(slots * 2 * (size_t)limbs * sizeof(__m512i) + 64);
     column_item *items = PyMem_RawMalloc(slots * sizeof(column_item));
-    Py_ssize_t *pieces = PyMem_RawMalloc((size_t)(batches > 0 ? batches : 1) * sizeof(Py_ssize_t));
-    if (acc_mem == NULL || items == NULL || pieces == NULL) {
+    const size_t nbatches = (size_t)(batches > 0 ? batches : 1);
+    Py_ssize_t *pieces = PyMem_RawMalloc(nbatches * sizeof(Py_ssize_t));
+    int *batch_bits = PyMem_RawMalloc(2 * nbatches * sizeof(int));
+    if (acc_mem == NULL || items == NULL || pieces == NULL || batch_bits == NULL) {
         PyMem_RawFree(acc_mem);
         PyMem_RawFree(items);
         PyMem_RawFree(pieces);
+        PyMem_RawFree(batch_bits);
         PyErr_NoMemory();
         goto done;
     }
@@ -563,7 +577,8 @@ static PyObject *mod_column_products(PyObject *self, PyObject *args) {
     column_plan plan = {
         .bases = bases, .exps = exps, .nrows = nrows, .ncols = ncols, .mod = mod, .r2 = r2,
         .r_mod = r_mod, .k0 = neg_inverse52(mod[0]), .limbs = limbs, .threads = threads,
-        .pieces = pieces, .accs = (__m512i *)(((uintptr_t)acc_mem + 63) & ~(uintptr_t)63),
+        .pieces = pieces, .bits = batch_bits, .offset = batch_bits + nbatches,
+        .accs = (__m512i *)(((uintptr_t)acc_mem + 63) & ~(uintptr_t)63),
     };
     column_schedule(&plan, items, batches);
     r_squared_mod(mod, limbs, r2);
@@ -584,6 +599,7 @@ static PyObject *mod_column_products(PyObject *self, PyObject *args) {
     PyMem_RawFree(acc_mem);
     PyMem_RawFree(items);
     PyMem_RawFree(pieces);
+    PyMem_RawFree(batch_bits);
     if (no_memory) {
         PyErr_NoMemory();
         goto done;

@@ -337,20 +337,30 @@ FL_IFMA_TARGET static void fixed_base_products(const uint64_t *table, int window
  * Multi-exponentiation across columns: lane k = column k.
  *
  * For an N x C matrix x of signed exponents and bases a_0 .. a_{N-1} (the same for every
- * column), column_batch computes, for up to eight columns c0 .. c0+7 at once,
+ * column), column_batch computes, for up to eight columns c0 .. c0+7 at once, two products
+ * P_c and Q_c whose quotient P_c Q_c^-1 is prod_i a_i^{x_ic} (mod m); the caller divides (one
+ * inversion per column, in Python with gmpy2). Which two depends on the batch's exponents,
+ * with `bits` the largest bit length of |x_ic| over all its rows:
  *
- *     P_c = prod_{i: x_ic > 0} a_i^{x_ic},    Q_c = prod_{i: x_ic < 0} a_i^{-x_ic}    (mod m),
+ * - all x_ic >= 0:                P_c = prod_i a_i^{x_ic},  Q_c = 1;
+ * - some x_ic < 0 and bits <= 62 (the offset form, one set of buckets):
+ *       P_c = prod_i a_i^{x_ic + 2^bits},  Q_c = (prod_i a_i)^(2^bits),
+ *   every exponent x_ic + 2^bits being positive and below 2^(bits+1);
+ * - some x_ic < 0 and bits > 62 (the sign split of fedloom.crypto.multiexp.signed_multi_exp,
+ *   two sets of buckets):
+ *       P_c = prod_{i: x_ic > 0} a_i^{x_ic},  Q_c = prod_{i: x_ic < 0} a_i^{-x_ic}.
  *
- * and the caller forms P_c Q_c^-1 (one inversion per column, in Python with gmpy2; this is
- * the sign split of fedloom.crypto.multiexp.signed_multi_exp, so the results are identical).
+ * The offset form halves the buckets to combine per window; its Q_c (the same for every
+ * column) needs every base invertible for the division, which the caller checks (and then
+ * uses gmpy2's sign split for a column whose Q_c is not invertible).
  *
- * Pippenger's bucket method, vectorised so that lane k follows column c0 + k. The magnitudes
- * |x_ic| (up to 64 bits, `bits` = the largest bit length in the batch) are cut into windows of
- * w bits, most significant first. Per window and per lane there are two sets of 2^w buckets,
- * one per sign, all starting at 1 (R mod m, in Montgomery form). For each row i:
+ * Pippenger's bucket method, vectorised so that lane k follows column c0 + k. The exponents
+ * (|x_ic| for the sign split, x_ic + 2^bits for the offset form) are cut into windows of w
+ * bits, most significant first. Per window and per lane there are one or two sets of 2^w
+ * buckets, all starting at 1 (R mod m, in Montgomery form). For each row i:
  *
- *     digit_k = (|x_i,c0+k| >> shift) mod 2^w,   sign_k = [x_i,c0+k < 0]
- *     bucket[k][sign_k][digit_k] <- bucket[k][sign_k][digit_k] * a_i      (lanes with digit 0 skip)
+ *     digit_k = (e_i,c0+k >> shift) mod 2^w,   set_k = [x_i,c0+k < 0] (sign split) or 0
+ *     bucket[k][set_k][digit_k] <- bucket[k][set_k][digit_k] * a_i      (lanes with digit 0 skip)
  *
  * which is ONE 8-lane AMM: a_i (Montgomery form) is broadcast to all lanes, each lane's own
  * bucket is gathered, multiplied and scattered back under the mask of non-zero digits. Then
@@ -359,8 +369,10 @@ FL_IFMA_TARGET static void fixed_base_products(const uint64_t *table, int window
  *
  * formed top-down with two AMMs per digit value for all lanes at once, and the window's
  * product joins the accumulator, which is first raised to the 2^w-th power (w squarings):
- * acc <- acc^(2^w) * window_product. Per window this costs N + 4 * 2^w eight-lane AMMs (both
- * signs), so w is chosen to minimise ceil(bits / w) * (N + 4 * 2^w) (column_window).
+ * acc <- acc^(2^w) * window_product. Per window this costs N + 2 S 2^w eight-lane AMMs for S
+ * sets, so w is chosen to minimise ceil(bits / w) * (N + 2 S 2^w) (column_window). The offset
+ * form adds prod_i a_i (N / 8 AMMs, eight rows a lane, then the lanes multiplied together) and
+ * its 2^bits-th power (bits squarings).
  *
  * Layout: buckets are lane-interleaved, bucket (s, d) being L vectors whose lane k belongs to
  * column c0 + k, so the combination step loads them as plain vectors, and lane k's bucket limb
@@ -373,13 +385,13 @@ FL_IFMA_TARGET static void fixed_base_products(const uint64_t *table, int window
  * AMM by 1 leaves values <= m, the caller maps m to 0.
  * ------------------------------------------------------------------------------------------ */
 
-/* The window width w (1..MAX_COLUMN_WINDOW) minimising ceil(bits/w) * (rows + 4 * 2^w). */
-static int column_window(Py_ssize_t rows, int bits) {
+/* The window width w (1..MAX_COLUMN_WINDOW) minimising ceil(bits/w) * (rows + 2 sets 2^w). */
+static int column_window(Py_ssize_t rows, int bits, int sets) {
     int best = 1;
     double best_cost = -1.0;
     for (int w = 1; w <= MAX_COLUMN_WINDOW; w++) {
         const double windows = (double)((bits + w - 1) / w);
-        const double cost = windows * ((double)rows + 4.0 * (double)(1 << w));
+        const double cost = windows * ((double)rows + 2.0 * sets * (double)(1 << w));
         if (best_cost < 0.0 || cost < best_cost) {
             best = w;
             best_cost = cost;
@@ -388,33 +400,69 @@ static int column_window(Py_ssize_t rows, int bits) {
     return best;
 }
 
-/* Largest bit length of |x_ic| over the rows and the columns c0 .. c0+active-1 (0..64). */
+/* Largest bit length of |x_ic| over the rows and the columns c0 .. c0+active-1 (0..64); sets
+ * *negative when some x_ic < 0. */
 static int column_bits(const int64_t *exps, Py_ssize_t nrows, Py_ssize_t ncols, Py_ssize_t c0,
-                       int active) {
+                       int active, int *negative) {
     uint64_t any = 0;
+    int64_t low = 0;
     for (Py_ssize_t i = 0; i < nrows; i++) {
         const int64_t *row = exps + i * ncols + c0;
         for (int k = 0; k < active; k++) {
             /* two's complement negation as unsigned: exact for INT64_MIN too (2^63) */
             const uint64_t v = (uint64_t)row[k];
             any |= row[k] < 0 ? 0 - v : v;
+            low = row[k] < low ? row[k] : low;
         }
     }
     int bits = 0;
     while (bits < 64 && (any >> bits) != 0) bits++;
+    *negative = low < 0;
     return bits;
 }
 
+/* The form of a batch (see column_batch): -1 for the sign split, 0 when no exponent is
+ * negative, else the offset's bit length. */
+static int column_offset(int bits, int negative) {
+    if (!negative) return 0;
+    return bits <= 62 ? bits : -1;
+}
+
+/* prod_i a_i over the rows (Montgomery form), in every lane of `out`. */
+FL_IFMA_TARGET static void column_base_product(const uint64_t *bases, Py_ssize_t nrows,
+                                               const uint64_t *r_mod, const __m512i *m,
+                                               __m512i k0, int limbs, __m512i *out) {
+    __m512i x[MAX_LIMBS];
+    const size_t entry = (size_t)limbs;
+    for (int j = 0; j < limbs; j++) out[j] = _mm512_set1_epi64((long long)r_mod[j]);
+    for (Py_ssize_t i = 0; i < nrows; i += LANES) {
+        const uint64_t *rows[LANES];
+        for (int k = 0; k < LANES; k++)
+            rows[k] = i + k < nrows ? bases + (size_t)(i + k) * entry : r_mod;
+        gather8(x, rows, limbs);
+        amm8(out, out, x, m, k0, limbs);
+    }
+    uint64_t lane[LANES][MAX_LIMBS];
+    uint64_t *dst[LANES];
+    for (int k = 0; k < LANES; k++) dst[k] = lane[k];
+    scatter8(dst, out, limbs);
+    for (int j = 0; j < limbs; j++) out[j] = _mm512_set1_epi64((long long)lane[0][j]);
+    for (int k = 1; k < LANES; k++) amm8_bcast(out, lane[k], out, m, k0, limbs);
+}
+
 /* P and Q (above) for the columns c0 .. c0+active-1 (active <= 8) over `nrows` rows, in
- * Montgomery form (< 2m, lane k for column c0 + k): acc[s L + j] is limb j of the positive
- * (s = 0) or negative (s = 1) products. `bases` holds the rows' bases in Montgomery form (L
- * limbs each, < 2m) and `exps` their rows of `ncols` exponents; `buckets` has room for
+ * Montgomery form (< 2m, lane k for column c0 + k): acc[s L + j] is limb j of P (s = 0) or
+ * Q (s = 1). `offset` is the batch's form (column_offset; the same for every range of rows of
+ * a batch, so that ranges join by multiplication) and `bits` the bit length of its exponents
+ * (bits + 1 in the offset form). `bases` holds the rows' bases in Montgomery form (L limbs
+ * each, < 2m) and `exps` their rows of `ncols` exponents; `buckets` has room for
  * 2 * 2^window * L vectors, 64-byte aligned. No rows (or all-zero exponents) give R mod m. */
 FL_IFMA_TARGET static void column_batch(const uint64_t *bases, Py_ssize_t nrows,
                                         const int64_t *exps, Py_ssize_t ncols, Py_ssize_t c0,
-                                        int active, int bits, int window, __m512i *buckets,
-                                        const uint64_t *mod, const uint64_t *r_mod, uint64_t k0s,
-                                        int limbs, __m512i *acc_out) {
+                                        int active, int offset, int bits, int window,
+                                        __m512i *buckets, const uint64_t *mod,
+                                        const uint64_t *r_mod, uint64_t k0s, int limbs,
+                                        __m512i *acc_out) {
     __m512i m[MAX_LIMBS], one_mont[MAX_LIMBS], x[MAX_LIMBS];
     __m512i acc[2][MAX_LIMBS], running[MAX_LIMBS], total[MAX_LIMBS];
     const __m512i k0 = _mm512_set1_epi64((long long)k0s);
@@ -426,9 +474,11 @@ FL_IFMA_TARGET static void column_batch(const uint64_t *bases, Py_ssize_t nrows,
     }
     const size_t entry = (size_t)limbs;
     const int width = 1 << window;
+    const int sets = offset < 0 ? 2 : 1;
     const __mmask8 lanes = (__mmask8)((1u << active) - 1);
     const __m512i digit_mask = _mm512_set1_epi64(width - 1);
     const __m512i neg_offset = _mm512_set1_epi64(width);
+    const __m512i lift = _mm512_set1_epi64(offset > 0 ? (long long)(UINT64_C(1) << offset) : 0);
     const __m512i stride = _mm512_set1_epi64(limbs * LANES); /* qwords per bucket */
     const __m512i lane_id = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
     const int windows = (bits + window - 1) / window;
@@ -437,20 +487,21 @@ FL_IFMA_TARGET static void column_batch(const uint64_t *bases, Py_ssize_t nrows,
         const int started = win < windows - 1;
         /* acc <- acc^(2^w): the digits seen so far move up one window */
         if (started)
-            for (int s = 0; s < 2; s++)
+            for (int s = 0; s < sets; s++)
                 for (int q = 0; q < window; q++) amm8(acc[s], acc[s], acc[s], m, k0, limbs);
 
-        for (size_t e = 0; e < 2 * (size_t)width * entry; e += entry)
+        for (size_t e = 0; e < (size_t)sets * (size_t)width * entry; e += entry)
             memcpy(buckets + e, one_mont, entry * sizeof(__m512i));
 
         const __m512i shift = _mm512_set1_epi64(win * window); /* < 64 as win * w < bits */
         for (Py_ssize_t i = 0; i < nrows; i++) {
             const __m512i v = _mm512_maskz_loadu_epi64(lanes, exps + i * ncols + c0);
-            const __mmask8 neg = _mm512_cmplt_epi64_mask(v, zero);
-            /* abs(INT64_MIN) stays 0x8000...: read as unsigned that is 2^63, as wanted */
-            const __m512i digit =
-                _mm512_and_si512(_mm512_srlv_epi64(_mm512_abs_epi64(v), shift), digit_mask);
-            const __mmask8 live = _mm512_test_epi64_mask(digit, digit);
+            /* the sign split reads |x| (abs(INT64_MIN) stays 0x8000...: read as unsigned that is
+             * 2^63, as wanted); the offset form x + 2^offset (< 2^63, positive) */
+            const __mmask8 neg = sets == 2 ? _mm512_cmplt_epi64_mask(v, zero) : 0;
+            const __m512i e = sets == 2 ? _mm512_abs_epi64(v) : _mm512_add_epi64(v, lift);
+            const __m512i digit = _mm512_and_si512(_mm512_srlv_epi64(e, shift), digit_mask);
+            const __mmask8 live = _mm512_mask_test_epi64_mask(lanes, digit, digit);
             if (live == 0) continue;
             /* bucket number s 2^w + d (< 2^13) times L 8 (< 2^10): a 32x32-bit product */
             const __m512i bucket = _mm512_mask_add_epi64(digit, neg, digit, neg_offset);
@@ -463,7 +514,7 @@ FL_IFMA_TARGET static void column_batch(const uint64_t *bases, Py_ssize_t nrows,
                 _mm512_mask_i64scatter_epi64((void *)(buckets + j), live, index, x[j], 8);
         }
 
-        for (int s = 0; s < 2; s++) {
+        for (int s = 0; s < sets; s++) {
             /* prod_d bucket[d]^d from the running products, top digit down */
             const __m512i *set = buckets + (size_t)s * (size_t)width * entry;
             memcpy(running, set + (size_t)(width - 1) * entry, entry * sizeof(__m512i));
@@ -479,6 +530,11 @@ FL_IFMA_TARGET static void column_batch(const uint64_t *bases, Py_ssize_t nrows,
         }
     }
 
+    if (offset > 0 && windows > 0) {
+        /* Q = (prod_i a_i)^(2^offset), the same in every lane */
+        column_base_product(bases, nrows, r_mod, m, k0, limbs, acc[1]);
+        for (int q = 0; q < offset; q++) amm8(acc[1], acc[1], acc[1], m, k0, limbs);
+    }
     for (int s = 0; s < 2; s++) memcpy(acc_out + (size_t)s * entry, acc[s], entry * sizeof(__m512i));
 }
 

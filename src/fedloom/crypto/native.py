@@ -193,13 +193,24 @@ def _products(
         native_width,
         min(threads, _IFMA.MAX_THREADS),
     )
-    negative: list[bool] = np.any(exponents[:, :native_width] < 0, axis=0).tolist()
     out: list[Mpz] = []
+    # The columns of a batch in the engine's offset form share their Q: invert it once.
+    inverses: dict[int, Mpz | None] = {}
     for j in range(native_width):
-        # P_j · Q_j^-1 exactly as signed_multi_exp forms it (the inverse only when needed)
-        value = gmpy2.mpz(raw[2 * j])
-        if negative[j]:
-            value = value * gmpy2.invert(gmpy2.mpz(raw[2 * j + 1]), m) % m
+        value, q = gmpy2.mpz(raw[2 * j]), raw[2 * j + 1]
+        if q != 1:
+            if q not in inverses:
+                try:
+                    inverses[q] = gmpy2.invert(gmpy2.mpz(q), m)
+                except ZeroDivisionError:
+                    inverses[q] = None
+            inverse = inverses[q]
+            if inverse is None:
+                # A base shares a factor with the modulus: gmpy2's sign split decides, and
+                # raises only where a negative exponent really needs the inverse.
+                value = signed_multi_exp(bases, [int(x) for x in exponents[:, j]], m)
+            else:
+                value = value * inverse % m
         out.append(value)
     for j in range(native_width, width):
         out.append(signed_multi_exp(bases, [int(x) for x in exponents[:, j]], m))
