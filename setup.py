@@ -13,7 +13,11 @@ setup(
         Extension(
             "fedloom.crypto._ifma",
             ["src/fedloom/crypto/_ifma.c"],
-            depends=["src/fedloom/crypto/_ifma_arith.h"],
+            depends=[
+                "src/fedloom/crypto/_ifma_arith.h",
+                "src/fedloom/crypto/_ifma_columns.h",
+                "src/fedloom/crypto/_ifma_fixed_base.h",
+            ],
             extra_compile_args=["-O3", "-pthread"],
             extra_link_args=["-pthread"],
             optional=True,
