@@ -113,6 +113,23 @@ static PyObject *limbs_to_int(uint64_t *value, const uint64_t *mod, int limbs, i
     return _PyLong_FromByteArray(buf, nbytes, 1, 0);
 }
 
+/* `count` numbers of L limbs (each <= m) -> a new list of Python ints, or NULL with an
+ * exception set. */
+static PyObject *limbs_to_list(uint64_t *values, Py_ssize_t count, const uint64_t *mod,
+                               int limbs, int bits) {
+    PyObject *result = PyList_New(count);
+    if (result == NULL) return NULL;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = limbs_to_int(values + (size_t)k * (size_t)limbs, mod, limbs, bits);
+        if (item == NULL) {
+            Py_DECREF(result);
+            return NULL;
+        }
+        PyList_SET_ITEM(result, k, item);
+    }
+    return result;
+}
+
 #include "_ifma_fixed_base.h"
 
 /* ------------------------------------------------------------------------------------------
@@ -243,16 +260,7 @@ static PyObject *mod_column_products(PyObject *self, PyObject *args) {
         goto done;
     }
 #endif
-    result = PyList_New(2 * ncols);
-    if (result == NULL) goto done;
-    for (Py_ssize_t k = 0; k < 2 * ncols; k++) {
-        PyObject *item = limbs_to_int(out + (size_t)k * (size_t)limbs, mod, limbs, bits);
-        if (item == NULL) {
-            Py_CLEAR(result);
-            goto done;
-        }
-        PyList_SET_ITEM(result, k, item);
-    }
+    result = limbs_to_list(out, 2 * ncols, mod, limbs, bits);
 done:
     Py_XDECREF(seq);
     PyMem_RawFree(bases);

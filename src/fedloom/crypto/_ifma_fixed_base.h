@@ -1,6 +1,6 @@
 /* The FixedBase type of fedloom.crypto._ifma (DJN blinding factors: products of table rows
  * selected by digits). Included once, by _ifma.c, after Python.h, _ifma_arith.h and the
- * Python <-> limbs helpers it uses (int_to_limbs, parse_modulus, limbs_to_int). */
+ * Python <-> limbs helpers it uses (int_to_limbs, parse_modulus, limbs_to_list). */
 #ifndef FEDLOOM_IFMA_FIXED_BASE_H
 #define FEDLOOM_IFMA_FIXED_BASE_H
 
@@ -169,18 +169,8 @@ static PyObject *FixedBase_power(FixedBaseObject *self, PyObject *args) {
                         limbs, out);
     Py_END_ALLOW_THREADS
 #endif
-    result = PyList_New(count);
-    if (result == NULL) goto done;
-    for (Py_ssize_t k = 0; k < count; k++) {
-        /* the last AMM leaves value <= m; value == m means 0 */
-        PyObject *item =
-            limbs_to_int(out + (size_t)k * (size_t)limbs, self->mod, limbs, self->bits);
-        if (item == NULL) {
-            Py_CLEAR(result);
-            goto done;
-        }
-        PyList_SET_ITEM(result, k, item);
-    }
+    /* the last AMM leaves value <= m; value == m means 0 */
+    result = limbs_to_list(out, count, self->mod, limbs, self->bits);
 done:
     PyMem_RawFree(out);
     PyBuffer_Release(&view);
