@@ -44,14 +44,13 @@ def column_products(a: Sequence[Mpz], matrix: Sequence[Sequence[int]], modulus: 
     worker processes when there is a pool and several columns. All paths give identical results.
     """
     width = len(matrix[0]) if matrix else 0
-    pool = active_pool()
-    pooled = pool is not None and len(a) >= MIN_PARALLEL
+    pool = active_pool() if len(a) >= MIN_PARALLEL else None
     if width > 1:
-        threads = pool.workers if pool is not None and pooled else 1
+        threads = pool.workers if pool is not None else 1
         native = native_column_products(a, matrix, modulus, threads=threads)
         if native is not None:
             return native
     columns = [[row[j] for row in matrix] for j in range(width)]
-    if pool is not None and pooled and width > 1:
+    if pool is not None and width > 1:
         return pool.dot(modulus, a, columns)
     return [signed_multi_exp(a, column, modulus) for column in columns]

@@ -246,8 +246,7 @@ static PyObject *mod_column_products(PyObject *self, PyObject *args) {
         __m512i *acc = plan.accs + (size_t)(b * threads) * 2 * (size_t)limbs;
         for (Py_ssize_t p = 1; p < pieces[b]; p++)
             column_join(acc, acc + (size_t)p * 2 * (size_t)limbs, mod, plan.k0, limbs);
-        const int active = ncols - b * LANES < LANES ? (int)(ncols - b * LANES) : LANES;
-        column_output(acc, active, mod, plan.k0, limbs,
+        column_output(acc, batch_columns(ncols, b), mod, plan.k0, limbs,
                       out + (size_t)(2 * b * LANES) * (size_t)limbs);
     }
     Py_END_ALLOW_THREADS

@@ -290,6 +290,12 @@ typedef struct {
     int no_memory;
 } column_worker;
 
+/* Columns in batch b (8 but for a last, narrower batch). */
+static int batch_columns(Py_ssize_t ncols, Py_ssize_t b) {
+    const Py_ssize_t left = ncols - b * LANES;
+    return left < LANES ? (int)left : LANES;
+}
+
 static Py_ssize_t share_start(Py_ssize_t total, Py_ssize_t index, Py_ssize_t parts) {
     return (Py_ssize_t)((long double)total * (long double)index / (long double)parts);
 }
@@ -303,10 +309,9 @@ static void column_schedule(column_plan *plan, column_item *items, Py_ssize_t ba
     const Py_ssize_t whole = pieces > 1 ? batches - batches % threads : batches;
     Py_ssize_t count = 0;
     for (Py_ssize_t b = 0; b < batches; b++) {
-        const Py_ssize_t c0 = b * LANES;
-        const int active = plan->ncols - c0 < LANES ? (int)(plan->ncols - c0) : LANES;
         int negative;
-        const int bits = column_bits(plan->exps, plan->nrows, plan->ncols, c0, active, &negative);
+        const int bits = column_bits(plan->exps, plan->nrows, plan->ncols, b * LANES,
+                                     batch_columns(plan->ncols, b), &negative);
         plan->offset[b] = column_offset(bits, negative);
         plan->bits[b] = plan->offset[b] > 0 ? bits + 1 : bits;
         plan->pieces[b] = b < whole ? 1 : pieces;
@@ -339,7 +344,7 @@ static void column_work(column_worker *worker) {
     for (Py_ssize_t i = plan->first[t]; i < plan->first[t + 1]; i++) {
         const column_item *item = &plan->items[i];
         const Py_ssize_t c0 = item->batch * LANES, rows = item->r1 - item->r0;
-        const int active = plan->ncols - c0 < LANES ? (int)(plan->ncols - c0) : LANES;
+        const int active = batch_columns(plan->ncols, item->batch);
         const int64_t *exps = plan->exps + item->r0 * plan->ncols;
         const int offset = plan->offset[item->batch], bits = plan->bits[item->batch];
         const int window = column_window(rows, bits, offset < 0 ? 2 : 1);

@@ -186,6 +186,10 @@ def _products(
     lone = width % LANES if 0 < width % LANES < min_columns and threads == 1 else 0
     native_width = width - lone
     reduced = [b if 0 <= b < m else b % m for b in bases]
+
+    def with_gmpy2(j: int) -> Mpz:
+        return signed_multi_exp(bases, [int(x) for x in exponents[:, j]], m)
+
     raw = _IFMA.column_products(
         int(m),
         reduced,
@@ -208,12 +212,11 @@ def _products(
             if inverse is None:
                 # A base shares a factor with the modulus: gmpy2's sign split decides, and
                 # raises only where a negative exponent really needs the inverse.
-                value = signed_multi_exp(bases, [int(x) for x in exponents[:, j]], m)
+                value = with_gmpy2(j)
             else:
                 value = value * inverse % m
         out.append(value)
-    for j in range(native_width, width):
-        out.append(signed_multi_exp(bases, [int(x) for x in exponents[:, j]], m))
+    out.extend(with_gmpy2(j) for j in range(native_width, width))
     return out
 
 

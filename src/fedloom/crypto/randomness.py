@@ -28,6 +28,7 @@ from typing import Literal
 
 import gmpy2
 
+from fedloom.crypto._groupops import release_gil
 from fedloom.crypto.cipher import Mpz
 from fedloom.crypto.native import NativeFixedBase, native_fixed_base
 
@@ -85,7 +86,7 @@ def shared_table(base: Mpz, modulus: Mpz, bits: int) -> FixedBaseTable:
 
 def random_powers(base: Mpz, modulus: Mpz, bits: int, count: int) -> list[Mpz]:
     """``count`` values base^r mod modulus, each with a fresh uniform r of ``bits`` bits."""
-    gmpy2.get_context().allow_release_gil = True
+    release_gil()
     table = shared_table(base, modulus, bits)
     return [table.power(secrets.randbits(bits)) for _ in range(count)]
 
@@ -148,7 +149,7 @@ class BlindingSource:
         """``count`` fresh blinding factors computed in this process."""
         if count == 0:
             return []
-        gmpy2.get_context().allow_release_gil = True
+        release_gil()
         if self.mode == "full":
             n, nsq = int(self.n), self.nsquare
             return [gmpy2.powmod(secrets.randbelow(n - 1) + 1, self.n, nsq) for _ in range(count)]
@@ -200,7 +201,7 @@ class OwnerBlindingSource(BlindingSource):
         """``count`` fresh blinding factors via the CRT."""
         if count == 0:
             return []
-        gmpy2.get_context().allow_release_gil = True
+        release_gil()
         if self.mode == "full":
             n, p2, q2 = int(self.n), self.psquare, self.qsquare
             # r^n mod p² only depends on n modulo the group order p(p−1).
