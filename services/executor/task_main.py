@@ -34,11 +34,22 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from fedloom.federation import Context, JobParties, KeyRing, Messenger, Party, Serde, Transport
+from fedloom.components import InputArtifact, run_task
+from fedloom.federation import (
+    Context,
+    GrpcTransport,
+    InMemoryBroker,
+    InMemoryTransport,
+    JobParties,
+    KeyRing,
+    Messenger,
+    Party,
+    Serde,
+    Transport,
+)
 from services.common.contracts import ArtifactRef, TaskOutputs, TaskSpec
 from services.executor.result import TaskResultFile, write_result
 
@@ -52,15 +63,6 @@ Runner = Callable[..., Any]
 """``run_task(module, role, party_id, ctx, params, inputs, output_dir) -> TaskResult``."""
 
 
-@dataclass(frozen=True)
-class FallbackInputArtifact:
-    """Stand-in for ``fedloom.components.InputArtifact`` when test runners run without it."""
-
-    kind: str
-    path: Path
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
 def load_runner() -> Runner:
     """The component runner: the ``FEDLOOM_TASK_RUNNER`` override, else ``run_task``."""
     override = os.environ.get(RUNNER_ENV, "").strip()
@@ -69,8 +71,7 @@ def load_runner() -> Runner:
         if not sep or not module_name or not attr:
             raise ValueError(f"{RUNNER_ENV} must look like 'module:function', got {override!r}")
         return cast(Runner, getattr(importlib.import_module(module_name), attr))
-    components = importlib.import_module("fedloom.components")
-    return cast(Runner, components.run_task)
+    return cast(Runner, run_task)
 
 
 MIN_KEY_LENGTH_ENV = "FEDLOOM_MIN_KEY_LENGTH"
@@ -112,12 +113,11 @@ def _stop_own_group() -> None:
 
 def make_transport(spec: TaskSpec) -> Transport:
     """The transport to this party's proxy (or the test-only in-memory one)."""
-    federation = importlib.import_module("fedloom.federation")
     if os.environ.get(TRANSPORT_ENV, "").strip() == "memory":
-        return cast(Transport, federation.InMemoryTransport(federation.InMemoryBroker()))
+        return InMemoryTransport(InMemoryBroker())
     if not spec.proxy_address:
         raise ValueError("the task spec has no proxy_address")
-    return cast(Transport, federation.GrpcTransport(spec.proxy_address))
+    return GrpcTransport(spec.proxy_address)
 
 
 def job_parties(spec: TaskSpec) -> JobParties:
@@ -158,15 +158,9 @@ def key_policy() -> KeyRing:
 
 
 def build_inputs(spec: TaskSpec) -> dict[str, Any]:
-    """``InputArtifact`` s of the spec's inputs (the fallback class only under a test runner)."""
-    try:
-        artifact_cls: Any = importlib.import_module("fedloom.components").InputArtifact
-    except (ImportError, AttributeError):
-        if not os.environ.get(RUNNER_ENV):
-            raise
-        artifact_cls = FallbackInputArtifact
+    """``InputArtifact`` s of the spec's inputs."""
     return {
-        name: artifact_cls(kind=ref.kind, path=Path(ref.path), meta=dict(ref.meta))
+        name: InputArtifact(kind=ref.kind, path=Path(ref.path), meta=dict(ref.meta))
         for name, ref in spec.inputs.items()
     }
 

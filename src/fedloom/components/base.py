@@ -105,6 +105,17 @@ class ComponentDef:
         return self.param_model
 
 
+def same_runner(runner: Runner, roles: tuple[str, ...]) -> dict[str, Runner]:
+    """``runner`` at each of ``roles`` (a component whose roles share one entry point)."""
+    return {role: runner for role in roles}
+
+
+PARTIES: tuple[str, ...] = ("guest", "host")
+"""The data-holding roles."""
+ALL_ROLES: tuple[str, ...] = ("guest", "host", "arbiter")
+"""Every role of a job."""
+
+
 def lower(value: object) -> object:
     """Lower-case strings (FATE compares most option values case-insensitively)."""
     return value.lower() if isinstance(value, str) else value

@@ -14,11 +14,14 @@ from numpy.typing import NDArray
 from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
 
 from fedloom.components.base import (
+    PARTIES,
+    ComponentDef,
     ComponentError,
     FateParam,
     TaskCall,
     TaskResult,
     lower,
+    same_runner,
     supported,
 )
 from fedloom.components.io import load_table_with_meta, save_model, save_table
@@ -261,3 +264,15 @@ def _check_types(
                     f"DataTransform: column {column!r} is {features[row, j]} at id {ids[row]!r} "
                     f"(row {row + 1}), not an integer (data_type)"
                 )
+
+
+DATA_TRANSFORM = ComponentDef(
+    module="DataTransform",
+    roles=PARTIES,
+    required_roles=("guest",),
+    param_model=DataTransformParam,
+    runners=same_runner(run_data_transform, PARTIES),
+    data_inputs={"data": (1, 1)},
+    outputs=frozenset({"data", "model"}),
+)
+"""The DataTransform module's declaration."""

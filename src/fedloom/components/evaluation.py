@@ -13,11 +13,14 @@ from numpy.typing import NDArray
 from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr, ValidationInfo, field_validator
 
 from fedloom.components.base import (
+    ALL_ROLES,
+    ComponentDef,
     ComponentError,
     FateParam,
     TaskCall,
     TaskResult,
     lower,
+    same_runner,
     supported,
 )
 from fedloom.components.io import json_safe, load_table_with_meta
@@ -212,3 +215,14 @@ def run_evaluation(call: TaskCall) -> TaskResult:
         producer = str(meta.get("producer") or key)
         metrics.setdefault(producer, {})[str(meta.get("type", "train"))] = result
     return TaskResult(metrics=metrics)
+
+
+EVALUATION = ComponentDef(
+    module="Evaluation",
+    roles=ALL_ROLES,
+    required_roles=("guest",),
+    param_model=EvaluateParam,
+    runners=same_runner(run_evaluation, ALL_ROLES),
+    data_inputs={"data": (1, 16)},
+)
+"""The Evaluation module's declaration."""

@@ -16,7 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from fedloom.components.base import ComponentError, TaskCall, TaskResult
+from fedloom.components.base import (
+    ALL_ROLES,
+    ComponentDef,
+    ComponentError,
+    TaskCall,
+    TaskResult,
+    same_runner,
+)
 from fedloom.components.evaluation import binary_metrics
 from fedloom.components.hetero_lr_param import HeteroLogisticParam
 from fedloom.components.io import load_table_with_meta, save_model, save_table
@@ -112,3 +119,24 @@ def _document(call: TaskCall, table: Table, model: HeteroLRModel) -> dict[str, A
     if call.role == "guest":
         document["intercept"] = float(model.intercept)
     return document
+
+
+HETERO_LR = ComponentDef(
+    module="HeteroLR",
+    roles=ALL_ROLES,
+    required_roles=ALL_ROLES,
+    param_model=HeteroLogisticParam,
+    runners=same_runner(run_hetero_lr, ALL_ROLES),
+    data_inputs={"train_data": (1, 1)},
+    outputs=frozenset({"data", "model"}),
+    # The backend is each party's own choice: keys and ciphertexts are the same on the wire
+    # whichever library computes them.
+    consistent_params=(
+        "max_iter",
+        "early_stop",
+        "tol",
+        "encrypt_param.method",
+        "encrypt_param.key_length",
+    ),
+)
+"""The HeteroLR module's declaration."""

@@ -22,7 +22,16 @@ from pydantic import (
     field_validator,
 )
 
-from fedloom.components.base import FateParam, TaskCall, TaskResult, lower, supported
+from fedloom.components.base import (
+    PARTIES,
+    ComponentDef,
+    FateParam,
+    TaskCall,
+    TaskResult,
+    lower,
+    same_runner,
+    supported,
+)
 from fedloom.components.io import load_table_with_meta, save_table
 from fedloom.crypto.rsa_blind import DEFAULT_RSA_KEY_LENGTH, MIN_RSA_KEY_LENGTH
 from fedloom.data import Table
@@ -205,3 +214,16 @@ def run_intersection(call: TaskCall) -> TaskResult:
         aligned = Table(aligned.ids, [], np.zeros((len(aligned), 0)), None)
     out = save_table(call.output_dir / "data.npz", aligned, {"source": "Intersection"})
     return TaskResult(data={"data": out}, metrics=metrics)
+
+
+INTERSECTION = ComponentDef(
+    module="Intersection",
+    roles=PARTIES,
+    required_roles=("guest", "host"),
+    param_model=IntersectionParam,
+    runners=same_runner(run_intersection, PARTIES),
+    data_inputs={"data": (1, 1)},
+    outputs=frozenset({"data"}),
+    consistent_params=("intersect_method", "sync_intersect_ids"),
+)
+"""The Intersection module's declaration."""

@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 from pydantic import StrictStr
 
-from fedloom.components.base import ComponentError, FateParam, TaskCall, TaskResult
+from fedloom.components.base import (
+    PARTIES,
+    ComponentDef,
+    ComponentError,
+    FateParam,
+    TaskCall,
+    TaskResult,
+    same_runner,
+)
 from fedloom.components.io import save_table
 from fedloom.data import CsvFormatError, Table
 
@@ -143,3 +151,14 @@ def _cell(path: Path, line: int, column: str, cell: str) -> float:
     if not math.isfinite(value):
         raise CsvFormatError(f"{path}: line {line}, column {column!r}: {cell!r} is not finite")
     return value
+
+
+READER = ComponentDef(
+    module="Reader",
+    roles=PARTIES,
+    required_roles=("guest",),
+    param_model=ReaderParam,
+    runners=same_runner(run_reader, PARTIES),
+    outputs=frozenset({"data"}),
+)
+"""The Reader module's declaration."""

@@ -1,4 +1,8 @@
-"""The modules fedloom runs, and ``run_task``: one component, one role, one party."""
+"""The modules fedloom runs, and ``run_task``: one component, one role, one party.
+
+Each module declares itself (roles, inputs, outputs, parameter model, runners) in its own file;
+this module only collects the declarations.
+"""
 
 from __future__ import annotations
 
@@ -12,86 +16,28 @@ from fedloom.components.base import (
     ComponentDef,
     ComponentError,
     InputArtifact,
-    Runner,
     TaskCall,
     TaskHooks,
     TaskResult,
 )
-from fedloom.components.data_transform import DataTransformParam, run_data_transform
-from fedloom.components.evaluation import EvaluateParam, run_evaluation
-from fedloom.components.hetero_lr import run_hetero_lr
-from fedloom.components.hetero_lr_param import HeteroLogisticParam
-from fedloom.components.intersection import IntersectionParam, run_intersection
-from fedloom.components.reader import ReaderParam, run_reader
+from fedloom.components.data_transform import DATA_TRANSFORM
+from fedloom.components.evaluation import EVALUATION
+from fedloom.components.hetero_lr import HETERO_LR
+from fedloom.components.intersection import INTERSECTION
+from fedloom.components.reader import READER
 from fedloom.federation import Context
 
-_PARTIES = ("guest", "host")
-_ALL = ("guest", "host", "arbiter")
+DECLARATIONS: tuple[ComponentDef, ...] = (
+    READER,
+    DATA_TRANSFORM,
+    INTERSECTION,
+    HETERO_LR,
+    EVALUATION,
+)
+"""Every module fedloom runs, in the order they are listed to users."""
 
-
-def _same(runner: Runner, roles: tuple[str, ...]) -> dict[str, Runner]:
-    return {role: runner for role in roles}
-
-
-REGISTRY: Mapping[str, ComponentDef] = {
-    d.module: d
-    for d in (
-        ComponentDef(
-            module="Reader",
-            roles=_PARTIES,
-            required_roles=("guest",),
-            param_model=ReaderParam,
-            runners=_same(run_reader, _PARTIES),
-            outputs=frozenset({"data"}),
-        ),
-        ComponentDef(
-            module="DataTransform",
-            roles=_PARTIES,
-            required_roles=("guest",),
-            param_model=DataTransformParam,
-            runners=_same(run_data_transform, _PARTIES),
-            data_inputs={"data": (1, 1)},
-            outputs=frozenset({"data", "model"}),
-        ),
-        ComponentDef(
-            module="Intersection",
-            roles=_PARTIES,
-            required_roles=("guest", "host"),
-            param_model=IntersectionParam,
-            runners=_same(run_intersection, _PARTIES),
-            data_inputs={"data": (1, 1)},
-            outputs=frozenset({"data"}),
-            consistent_params=("intersect_method", "sync_intersect_ids"),
-        ),
-        ComponentDef(
-            module="HeteroLR",
-            roles=_ALL,
-            required_roles=_ALL,
-            param_model=HeteroLogisticParam,
-            runners=_same(run_hetero_lr, _ALL),
-            data_inputs={"train_data": (1, 1)},
-            outputs=frozenset({"data", "model"}),
-            # The backend is each party's own choice: keys and ciphertexts are the same on the
-            # wire whichever library computes them.
-            consistent_params=(
-                "max_iter",
-                "early_stop",
-                "tol",
-                "encrypt_param.method",
-                "encrypt_param.key_length",
-            ),
-        ),
-        ComponentDef(
-            module="Evaluation",
-            roles=_ALL,
-            required_roles=("guest",),
-            param_model=EvaluateParam,
-            runners=_same(run_evaluation, _ALL),
-            data_inputs={"data": (1, 16)},
-        ),
-    )
-}
-"""Module name → definition, for every module fedloom runs."""
+REGISTRY: Mapping[str, ComponentDef] = {d.module: d for d in DECLARATIONS}
+"""Module name → declaration."""
 
 
 def get_component(module: str) -> ComponentDef:

@@ -6,13 +6,13 @@ in one :class:`DslError` whose ``errors`` name each offending field by its path.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
+from fedloom.components import REGISTRY
 from fedloom.dsl.errors import DslError, ErrorCollector, join_path
 from fedloom.dsl.job_parameters import parse_job_parameters
 from fedloom.dsl.parameters import check_consistent, component_sources, validate_params
@@ -46,9 +46,7 @@ def parse_job(
     ``fedloom.components``. Raises :class:`DslError` listing every problem found.
     """
     if registry is None:
-        registry = cast(
-            Mapping[str, ModuleSpec], importlib.import_module("fedloom.components").REGISTRY
-        )
+        registry = REGISTRY
     errors = ErrorCollector()
     if not isinstance(dsl, dict):
         errors.add("dsl", "must be a JSON object")
