@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from fedloom.federation import Context
 from fedloom.ml.hetero_lr import KeyGen
 
-ArtifactKind = Literal["table", "data", "model"]
+ArtifactKind = Literal["table", "data", "model", "cache"]
 
 
 class ComponentError(ValueError):
@@ -22,7 +22,8 @@ class ComponentError(ValueError):
 @dataclass(frozen=True)
 class InputArtifact:
     """A file a task reads: an uploaded ``table`` (CSV + upload options in ``meta``), a
-    ``data`` table written by a component (``fedloom.components.io``) or a ``model`` JSON."""
+    ``data`` table written by a component (``fedloom.components.io``), a ``model`` JSON or a
+    ``cache`` file (an Intersection cache, read only by the component that wrote it)."""
 
     kind: str
     path: Path
@@ -31,11 +32,13 @@ class InputArtifact:
 
 @dataclass
 class TaskResult:
-    """What a task produced: data tables by output name, a model file, JSON-safe metrics."""
+    """What a task produced: data tables by output name, a model file, a cache file, JSON-safe
+    metrics."""
 
     data: dict[str, Path] = field(default_factory=dict)
     model: Path | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    cache: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,8 @@ class ComponentDef:
     """One DSL module: where it runs, its parameters, its inputs and outputs, its runners.
 
     Satisfies ``fedloom.dsl.ModuleSpec``; ``data_inputs`` / ``model_inputs`` map FATE input
-    slots to the (fewest, most) references accepted.
+    slots to the (fewest, most) references accepted; ``cache_inputs`` likewise for
+    ``input.cache`` (key ``cache``).
     """
 
     module: str
@@ -95,6 +99,7 @@ class ComponentDef:
     runners: Mapping[str, Runner]
     data_inputs: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     model_inputs: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    cache_inputs: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     outputs: frozenset[str] = frozenset()
     consistent_params: tuple[str, ...] = ()
 
