@@ -15,9 +15,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.status import TERMINAL
+
 Role = Literal["guest", "host", "arbiter"]
 JobStatus = Literal["waiting", "running", "success", "failed", "canceled", "timeout"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"success", "failed", "canceled", "timeout"})
+"""The values of :class:`services.common.status.Status`, for request and response schemas."""
+TERMINAL_STATUSES: frozenset[str] = frozenset(s.value for s in TERMINAL)
+"""The final statuses, as strings (``services.common.status.TERMINAL``)."""
 
 
 class _Model(BaseModel):

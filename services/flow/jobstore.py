@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.contracts import TERMINAL_STATUSES, TaskEvent
+from services.common.status import Status, allowed
 from services.flow.models import Job, Task, TaskLog, as_utc, utcnow
 from services.flow.planning import PlannedJob
 
 _TIME_FIELDS = ("started_at", "ended_at")
-STATUSES = frozenset({"waiting", "running", *TERMINAL_STATUSES})
+STATUSES = frozenset(s.value for s in Status)
 
 
 def make_task_id(job_id: str, component: str, role: str, party_id: int) -> str:
@@ -125,7 +126,7 @@ class JobStore:
         now = utcnow()
         with self._sessions.begin() as session:
             job = session.get(Job, job_id, with_for_update=True)
-            if job is None or job.status in TERMINAL_STATUSES or job.status == status:
+            if job is None or not allowed(job.status, status):
                 return False
             job.status = status
             if status == "running" and job.started_at is None:
@@ -168,7 +169,7 @@ class JobStore:
         """Move a non-terminal task to a terminal ``status``. True if it changed."""
         with self._sessions.begin() as session:
             task = session.get(Task, task_id, with_for_update=True)
-            if task is None or task.status in TERMINAL_STATUSES:
+            if task is None or not allowed(task.status, status):
                 return False
             task.status = status
             task.error = error
@@ -186,7 +187,9 @@ class JobStore:
         if party_id is not None:
             query = query.where(Task.party_id == party_id)
         with self._sessions.begin() as session:
-            ended = list(session.scalars(query.with_for_update()))
+            ended = [
+                t for t in session.scalars(query.with_for_update()) if allowed(t.status, status)
+            ]
             for task in ended:
                 task.status = status
                 task.error = error
@@ -212,10 +215,10 @@ class JobStore:
             if task.status in TERMINAL_STATUSES:
                 return task
             task.last_seen = now
-            if event.kind in ("started", "heartbeat") and task.status == "waiting":
+            if event.kind in ("started", "heartbeat") and allowed(task.status, "running"):
                 task.status = "running"
                 task.started_at = task.started_at or now
-            elif event.kind in ("success", "failed"):
+            elif event.kind in ("success", "failed") and allowed(task.status, event.kind):
                 task.status = event.kind
                 task.ended_at = now
                 task.started_at = task.started_at or now
@@ -239,7 +242,9 @@ class JobStore:
                 if task is None or task.status in TERMINAL_STATUSES:
                     continue
                 status = str(entry.get("status", task.status))
-                if status not in STATUSES:
+                if status not in STATUSES or (
+                    status != task.status and not allowed(task.status, status)
+                ):
                     continue
                 task.status = status
                 task.error = str(entry.get("error") or "")
