@@ -206,8 +206,8 @@ def test_plan_json_round_trip() -> None:
             "required",
         ),
         (
-            lambda d, c: d["components"]["intersection_0"]["output"].update(cache=["c"]),
-            "dsl.components.intersection_0.output.cache",
+            lambda d, c: d["components"]["intersection_0"]["output"].update(caches=["c"]),
+            "dsl.components.intersection_0.output.caches",
             "unknown output kind",
         ),
         (
@@ -317,8 +317,13 @@ def test_plan_json_round_trip() -> None:
         ),
         (
             lambda d, c: c.update(job_parameters={"common": {"job_type": "predict"}}),
+            "conf.job_parameters.common.model_id",
+            "predict job runs the deployed model",
+        ),
+        (
+            lambda d, c: c.update(job_parameters={"common": {"job_type": "evaluate"}}),
             "conf.job_parameters.common.job_type",
-            "'train' jobs only",
+            "'train' or 'predict'",
         ),
         (
             lambda d, c: c.update(job_parameters={"common": {"task_corez": 4}}),

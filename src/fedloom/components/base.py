@@ -89,7 +89,8 @@ class ComponentDef:
 
     Satisfies ``fedloom.dsl.ModuleSpec``; ``data_inputs`` / ``model_inputs`` map FATE input
     slots to the (fewest, most) references accepted; ``cache_inputs`` likewise for
-    ``input.cache`` (key ``cache``).
+    ``input.cache`` (key ``cache``). ``need_deploy`` says whether deploying a model includes
+    the module when no component list is given (FATE's default: every module but Evaluation).
     """
 
     module: str
@@ -102,6 +103,7 @@ class ComponentDef:
     cache_inputs: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     outputs: frozenset[str] = frozenset()
     consistent_params: tuple[str, ...] = ()
+    need_deploy: bool = True
 
     def params_model(self, role: str) -> type[BaseModel]:
         """The model validating this module's merged parameters at ``role``."""

@@ -224,5 +224,6 @@ EVALUATION = ComponentDef(
     param_model=EvaluateParam,
     runners=same_runner(run_evaluation, ALL_ROLES),
     data_inputs={"data": (1, 16)},
+    need_deploy=False,
 )
 """The Evaluation module's declaration."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from fedloom.dsl.errors import ErrorCollector, join_path
 from fedloom.dsl.parameters import clean_loc, deep_merge, error_message, index_key, json_object
@@ -56,10 +62,10 @@ class JobParameters(BaseModel):
 
     @field_validator("job_type")
     @classmethod
-    def _train_only(cls, value: str) -> str:
-        if value.lower() != "train":
-            raise ValueError(f"fedloom runs 'train' jobs only; job_type {value!r} is not supported")
-        return "train"
+    def _job_type(cls, value: str) -> str:
+        if value.lower() not in ("train", "predict"):
+            raise ValueError(f"job_type is 'train' or 'predict', got {value!r}")
+        return value.lower()
 
     @field_validator("dsl_version")
     @classmethod
@@ -87,6 +93,14 @@ def parse_job_parameters(
             errors.add(join_path(base, key), "DSL v2 job parameters go under 'common' or 'role'")
     common = _job_params(parts.get("common"), join_path(base, "common"), errors)
     common.setdefault("job_type", "train")
+    if common["job_type"] == "predict":
+        for name in ("model_id", "model_version"):
+            if not common.get(name):
+                errors.add(
+                    join_path(base, "common", name),
+                    "required: a predict job runs the deployed model named by model_id and "
+                    "model_version (as POST /api/v1/models/deploy returned them)",
+                )
     common.setdefault("timeout", DEFAULT_TIMEOUT_S)
     per_role: dict[tuple[str, int], dict[str, Any]] = {}
     for role, by_index in json_object(parts.get("role"), join_path(base, "role"), errors).items():

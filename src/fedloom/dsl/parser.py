@@ -17,7 +17,15 @@ from fedloom.dsl.errors import DslError, ErrorCollector, join_path
 from fedloom.dsl.job_parameters import parse_job_parameters
 from fedloom.dsl.parameters import check_consistent, component_sources, validate_params
 from fedloom.dsl.plan import ComponentPlan, Initiator, InputRef, JobPlan, TaskKey
-from fedloom.dsl.spec import DATA_SLOTS, MODEL_SLOTS, OUTPUT_KINDS, ROLE_NAMES, ModuleSpec
+from fedloom.dsl.spec import (
+    CACHE_SLOTS,
+    DATA_SLOTS,
+    MODEL_SLOTS,
+    OUTPUT_KINDS,
+    PIPELINE,
+    ROLE_NAMES,
+    ModuleSpec,
+)
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]+")
 _CONF_KEYS = ("dsl_version", "initiator", "role", "job_parameters", "component_parameters")
@@ -57,7 +65,11 @@ def parse_job(
     _check_conf(conf, errors)
     roles = _parse_roles(conf.get("role"), errors)
     initiator = _parse_initiator(conf.get("initiator"), roles, errors)
-    components = _parse_components(dsl, registry, errors)
+    job_parameters, role_job_parameters = parse_job_parameters(
+        conf.get("job_parameters"), roles or {}, errors
+    )
+    predict = job_parameters.get("job_type") == "predict"
+    components = _parse_components(dsl, registry, errors, predict)
     order = _topological_order(components, errors)
     for comp in components.values():
         if comp.spec is not None and roles is not None:
@@ -67,9 +79,6 @@ def parse_job(
                         join_path(_COMPONENTS, comp.name, "module"),
                         f"{comp.module} needs a {role} in conf.role",
                     )
-    job_parameters, role_job_parameters = parse_job_parameters(
-        conf.get("job_parameters"), roles or {}, errors
-    )
     params = _parse_params(conf.get("component_parameters"), roles or {}, components, errors)
     errors.raise_if_any()
     assert roles is not None and initiator is not None
@@ -190,7 +199,7 @@ def _parse_initiator(
 
 
 def _parse_components(
-    dsl: dict[str, Any], registry: Mapping[str, ModuleSpec], errors: ErrorCollector
+    dsl: dict[str, Any], registry: Mapping[str, ModuleSpec], errors: ErrorCollector, predict: bool
 ) -> dict[str, _Component]:
     for key in dsl:
         if key not in _DSL_KEYS:
@@ -224,7 +233,7 @@ def _parse_components(
         outputs = _parse_outputs(body.get("output"), spec, join_path(path, "output"), errors)
         components[name] = _Component(name, module, spec, body.get("input"), outputs)
     for comp in components.values():
-        comp.inputs = _parse_inputs(comp, components, errors)
+        comp.inputs = _parse_inputs(comp, components, errors, predict)
     return components
 
 
@@ -255,7 +264,7 @@ def _parse_outputs(
 
 
 def _parse_inputs(
-    comp: _Component, components: dict[str, _Component], errors: ErrorCollector
+    comp: _Component, components: dict[str, _Component], errors: ErrorCollector, predict: bool
 ) -> list[InputRef]:
     path = join_path(_COMPONENTS, comp.name, "input")
     spec, raw = comp.spec, comp.raw_inputs
@@ -264,7 +273,7 @@ def _parse_inputs(
     if not isinstance(raw, dict):
         errors.add(path, 'must be an object such as {"data": {"data": ["reader_0.data"]}}')
         return []
-    slots: list[tuple[str, Literal["data", "model"], object, str]] = []
+    slots: list[tuple[str, Literal["data", "model", "cache"], object, str]] = []
     for key, value in raw.items():
         key_path = join_path(path, key)
         if key == "data":
@@ -285,8 +294,15 @@ def _parse_inputs(
                 errors.add(key_path, f"{spec.module} takes no {key} input (no model loading)")
             else:
                 slots.append((key, "model", value, key_path))
+        elif key in CACHE_SLOTS:
+            if spec is not None and key not in spec.cache_inputs:
+                errors.add(key_path, f"{spec.module} takes no cache input")
+            else:
+                slots.append((key, "cache", value, key_path))
         else:
-            errors.add(key_path, "unknown input; FATE inputs are data, model and isometric_model")
+            errors.add(
+                key_path, "unknown input; FATE inputs are data, model, isometric_model and cache"
+            )
 
     inputs: list[InputRef] = []
     counts: dict[str, int] = {}
@@ -297,12 +313,13 @@ def _parse_inputs(
         counts[slot] = len(refs)
         for i, ref in enumerate(refs):
             ref_path = slot_path if len(refs) == 1 else join_path(slot_path, i)
-            resolved = _resolve(ref, slot, kind, comp, components, ref_path, errors)
+            resolved = _resolve(ref, slot, kind, comp, components, ref_path, errors, predict)
             if resolved is not None:
                 inputs.append(resolved)
     if spec is not None:
         wanted = [("data", s, r) for s, r in spec.data_inputs.items()]
         wanted += [("", s, r) for s, r in spec.model_inputs.items()]
+        wanted += [("", s, r) for s, r in spec.cache_inputs.items()]
         for group, slot, (least, most) in wanted:
             slot_path = join_path(path, group, slot)
             count = counts.get(slot, 0)
@@ -316,18 +333,21 @@ def _parse_inputs(
 def _resolve(
     ref: object,
     slot: str,
-    kind: Literal["data", "model"],
+    kind: Literal["data", "model", "cache"],
     comp: _Component,
     components: dict[str, _Component],
     path: str,
     errors: ErrorCollector,
+    predict: bool,
 ) -> InputRef | None:
     if not isinstance(ref, str) or "." not in ref:
         errors.add(path, f"expected '<component>.<output>', got {ref!r}")
         return None
     name, output = ref.split(".", 1)
-    if name in ("args", "pipeline"):
-        errors.add(path, f"'{name}.' references (DSL v1, predict pipelines) are not supported")
+    if name == PIPELINE:
+        return _deployed(ref, slot, kind, path, errors, predict)
+    if name == "args":
+        errors.add(path, "'args.' references are DSL v1; DSL v2 reads data through a Reader")
         return None
     upstream = components.get(name)
     if upstream is None:
@@ -346,9 +366,31 @@ def _resolve(
     return InputRef(slot, kind, name, output)
 
 
+def _deployed(
+    ref: str,
+    slot: str,
+    kind: Literal["data", "model", "cache"],
+    path: str,
+    errors: ErrorCollector,
+    predict: bool,
+) -> InputRef | None:
+    """A ``pipeline.<component>.model`` reference: the deployed model of a predict job."""
+    parts = ref.split(".")
+    if not predict:
+        errors.add(path, "'pipeline.' references name a deployed model; only predict jobs have one")
+    elif kind != "model" or len(parts) != 3 or parts[2] != "model" or not _NAME.fullmatch(parts[1]):
+        errors.add(path, f"expected 'pipeline.<component>.model' in a model input, got {ref!r}")
+    else:
+        return InputRef(slot, "model", f"{PIPELINE}.{parts[1]}", "model")
+    return None
+
+
 def _topological_order(components: dict[str, _Component], errors: ErrorCollector) -> list[str]:
     """Kahn's algorithm, taking ready components in DSL order; a cycle is reported once."""
-    pending = {name: {ref.component for ref in c.inputs} for name, c in components.items()}
+    pending = {
+        name: {ref.component for ref in c.inputs if not ref.deployed}
+        for name, c in components.items()
+    }
     order: list[str] = []
     while True:
         ready = [name for name, deps in pending.items() if not deps]

@@ -27,12 +27,18 @@ class InputRef:
     ``component``, e.g. ``train_data`` ← ``intersection_0.data``."""
 
     slot: str
-    kind: Literal["data", "model"]
+    kind: Literal["data", "model", "cache"]
     component: str
     output: str
 
     def __str__(self) -> str:
         return f"{self.component}.{self.output}"
+
+    @property
+    def deployed(self) -> bool:
+        """Whether this reads a deployed model (``pipeline.<component>.model``) rather than an
+        output of this job; ``component`` is then ``pipeline.<component>``."""
+        return self.component.startswith("pipeline.")
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,8 @@ class ComponentPlan:
 
     @property
     def upstream(self) -> tuple[str, ...]:
-        """Names of the components this one reads from, each once, in input order."""
-        return tuple(dict.fromkeys(ref.component for ref in self.inputs))
+        """Names of the components of this job it reads from, each once, in input order."""
+        return tuple(dict.fromkeys(ref.component for ref in self.inputs if not ref.deployed))
 
     def inputs_by_slot(self) -> dict[str, list[InputRef]]:
         """Input slot (``train_data``, ``model``...) → its references, in DSL order."""
@@ -90,8 +96,15 @@ class JobPlan:
 
     @property
     def job_type(self) -> str:
-        """``train`` (the only job type fedloom runs)."""
+        """``train`` or ``predict``."""
         return str(self.job_parameters.get("job_type", "train"))
+
+    @property
+    def model(self) -> tuple[str, str] | None:
+        """``(model_id, model_version)`` a predict job runs, None for a train job."""
+        if self.job_type != "predict":
+            return None
+        return str(self.job_parameters["model_id"]), str(self.job_parameters["model_version"])
 
     @property
     def party_ids(self) -> list[int]:
@@ -171,7 +184,7 @@ class JobPlan:
                 module=str(c["module"]),
                 roles=tuple(str(r) for r in c["roles"]),
                 inputs=tuple(
-                    InputRef(str(slot), "model" if kind == "model" else "data", str(comp), str(out))
+                    InputRef(str(slot), _kind(kind), str(comp), str(out))
                     for slot, kind, comp, out in c["inputs"]
                 ),
                 outputs={str(k): [str(n) for n in v] for k, v in c["outputs"].items()},
@@ -194,3 +207,9 @@ class JobPlan:
                 for p in data.get("role_job_parameters", [])
             },
         )
+
+
+def _kind(value: object) -> Literal["data", "model", "cache"]:
+    if value == "model":
+        return "model"
+    return "cache" if value == "cache" else "data"

@@ -15,8 +15,12 @@ DATA_SLOTS: tuple[str, ...] = ("data", "train_data", "validate_data", "test_data
 """Keys FATE allows under a component's ``input.data``."""
 MODEL_SLOTS: tuple[str, ...] = ("model", "isometric_model")
 """FATE's model inputs: ``input.model`` and ``input.isometric_model``."""
-OUTPUT_KINDS: tuple[str, ...] = ("data", "model")
+CACHE_SLOTS: tuple[str, ...] = ("cache",)
+"""FATE's cache input (``input.cache``, an Intersection cache)."""
+OUTPUT_KINDS: tuple[str, ...] = ("data", "model", "cache")
 """Keys of a component's ``output``; each lists the names downstream inputs refer to."""
+PIPELINE = "pipeline"
+"""Prefix of a predict DSL's references to a deployed model: ``pipeline.<component>.model``."""
 ROLE_NAMES: tuple[str, ...] = ("guest", "host", "arbiter")
 
 
@@ -46,6 +50,16 @@ class ModuleSpec(Protocol):
     @property
     def model_inputs(self) -> Mapping[str, tuple[int, int]]:
         """Accepted model slots (``model``, ``isometric_model``) → (fewest, most) references."""
+        ...
+
+    @property
+    def cache_inputs(self) -> Mapping[str, tuple[int, int]]:
+        """Accepted ``input.cache`` slots (``cache``) → (fewest, most) references."""
+        ...
+
+    @property
+    def need_deploy(self) -> bool:
+        """Whether deploying a model includes this module by default (FATE's ``need_deploy``)."""
         ...
 
     @property
