@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,7 @@ class FlowClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._http.request(method, path, **kwargs)
         if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            raise FlowError(response.status_code, detail)
+            raise FlowError(response.status_code, _detail(response))
         return response.json() if response.content else None
 
     def upload_table(
@@ -60,8 +57,61 @@ class FlowClient:
 
     def submit(self, dsl: dict[str, Any], conf: dict[str, Any]) -> str:
         """Submit a FATE DSL v2 job; returns its id."""
-        result = self._call("POST", "/api/v1/jobs", json={"dsl": dsl, "conf": conf})
-        return str(result["job_id"])
+        return str(self.submit_job(dsl, conf)["job_id"])
+
+    def submit_job(self, dsl: dict[str, Any] | None, conf: dict[str, Any]) -> dict[str, Any]:
+        """Submit a job (a predict job: conf only); returns job_id, status and model_info."""
+        body: dict[str, Any] = {"conf": conf} if dsl is None else {"dsl": dsl, "conf": conf}
+        result: dict[str, Any] = self._call("POST", "/api/v1/jobs", json=body)
+        return result
+
+    def models(self, model_id: str | None = None) -> list[dict[str, Any]]:
+        """This site's models."""
+        params = {"model_id": model_id} if model_id else {}
+        result: list[dict[str, Any]] = self._call("GET", "/api/v1/models", params=params)
+        return result
+
+    def deploy(
+        self,
+        model_id: str,
+        model_version: str,
+        cpn_list: list[str] | None = None,
+        predict_dsl: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Deploy a model at every party; returns the child model_id / model_version."""
+        body: dict[str, Any] = {"model_id": model_id, "model_version": model_version}
+        if cpn_list is not None:
+            body["cpn_list"] = cpn_list
+        if predict_dsl is not None:
+            body["predict_dsl"] = predict_dsl
+        result: dict[str, Any] = self._call("POST", "/api/v1/models/deploy", json=body)
+        return result
+
+    def export_model(self, model_id: str, model_version: str) -> bytes:
+        """This party's part of a model as zip bytes."""
+        response = self._http.get(
+            "/api/v1/models/export",
+            params={"model_id": model_id, "model_version": model_version},
+        )
+        if response.status_code >= 400:
+            raise FlowError(response.status_code, _detail(response))
+        return response.content
+
+    def import_model(self, path: Path) -> dict[str, Any]:
+        """Register a model file made by export at this site."""
+        files = {"file": (path.name, path.read_bytes(), "application/zip")}
+        result: dict[str, Any] = self._call("POST", "/api/v1/models/import", files=files)
+        return result
+
+    def download_csv(self, job_id: str, component: str, role: str | None = None) -> Iterator[str]:
+        """A component's whole data output at this party, as CSV text chunks."""
+        params = {"role": role} if role else {}
+        path = f"/api/v1/jobs/{job_id}/components/{component}/output/data/download"
+        with self._http.stream("GET", path, params=params) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise FlowError(response.status_code, _detail(response))
+            yield from response.iter_text()
 
     def job(self, job_id: str) -> dict[str, Any]:
         """The job's status document."""
@@ -90,3 +140,11 @@ class FlowClient:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} still {status.get('status')} after {timeout:g} s")
             time.sleep(poll)
+
+
+def _detail(response: httpx.Response) -> Any:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    return body.get("detail", response.text) if isinstance(body, dict) else body

@@ -12,6 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from services.cli.client import FlowClient, FlowError
+from services.cli.models import (
+    add_model_commands,
+    add_output_command,
+    run_model_command,
+    run_output_command,
+)
 
 LOCAL_DIR = Path(".fedloom/local")
 
@@ -81,9 +87,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         _print(client.upload_table(args.namespace, args.name, Path(args.file), args.label))
     elif command == "job":
         if args.action == "submit":
-            dsl = json.loads(Path(args.dsl).read_text())
+            dsl = json.loads(Path(args.dsl).read_text()) if args.dsl else None
             conf = json.loads(Path(args.conf).read_text())
-            _print({"job_id": client.submit(dsl, conf)})
+            _print(client.submit_job(dsl, conf))
+        elif args.action == "output":
+            result = run_output_command(client, args)
+            if result is not None:
+                _print(result)
         elif args.action == "status":
             _print(client.job(args.job_id))
         elif args.action == "wait":
@@ -94,6 +104,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             _print(client.cancel(args.job_id))
         else:
             _print(client.metrics(args.job_id, args.component))
+    elif command == "model":
+        _print(run_model_command(client, args))
     return 0
 
 
@@ -129,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     job = sub.add_parser("job", help="submit / status / wait / cancel / metrics")
     actions = job.add_subparsers(dest="action", required=True)
     submit = with_target(actions.add_parser("submit", help="submit a FATE DSL v2 job"))
-    submit.add_argument("--dsl", required=True)
+    submit.add_argument("--dsl", help="the DSL file (none for a predict job)")
     submit.add_argument("--conf", required=True)
     for name, text in (("status", "show"), ("wait", "wait for"), ("cancel", "cancel")):
         one = with_target(actions.add_parser(name, help=f"{text} a job"))
@@ -139,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     metrics = with_target(actions.add_parser("metrics", help="a component's metrics"))
     metrics.add_argument("job_id")
     metrics.add_argument("component")
+    add_output_command(actions, with_target)
+    add_model_commands(sub, with_target)
     return parser
 
 

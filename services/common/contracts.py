@@ -36,7 +36,7 @@ class ArtifactRef(_Model):
     ``model`` (a JSON file).
     """
 
-    kind: Literal["table", "data", "model"]
+    kind: Literal["table", "data", "model", "cache"]
     path: str
     meta: dict[str, Any] = Field(default_factory=dict)
 
@@ -64,6 +64,7 @@ class TaskOutputs(_Model):
 
     data: dict[str, ArtifactRef] = Field(default_factory=dict)
     model: ArtifactRef | None = None
+    cache: ArtifactRef | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -76,7 +77,9 @@ class TaskEvent(_Model):
     outputs: TaskOutputs | None = None
 
 
-ControlKind = Literal["create_job", "run_task", "task_status", "cancel_job", "job_status", "ping"]
+ControlKind = Literal[
+    "create_job", "run_task", "task_status", "cancel_job", "job_status", "ping", "deploy_model"
+]
 
 
 class ControlRequest(_Model):

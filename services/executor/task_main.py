@@ -181,7 +181,7 @@ def to_outputs(result: Any, output_dir: Path) -> TaskOutputs:
             return result.get(name)
         return getattr(result, name, None)
 
-    def ref(kind: Literal["data", "model"], value: Any) -> ArtifactRef:
+    def ref(kind: Literal["data", "model", "cache"], value: Any) -> ArtifactRef:
         if isinstance(value, ArtifactRef):
             return value
         path = Path(value)
@@ -189,10 +189,12 @@ def to_outputs(result: Any, output_dir: Path) -> TaskOutputs:
 
     data = part("data") or {}
     model = part("model")
+    cache = part("cache")
     metrics = part("metrics") or {}
     return TaskOutputs(
         data={name: ref("data", value) for name, value in dict(data).items()},
         model=None if model is None else ref("model", model),
+        cache=None if cache is None else ref("cache", cache),
         metrics=json.loads(json.dumps(dict(metrics), default=_json_default)),
     )
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.flow.api import internal, jobs, tables
+from services.flow.api import internal, jobs, models, tables
 from services.flow.runtime import FlowRuntime
 from services.flow.settings import FlowSettings
 from services.flow.wiring import FlowWiring, default_wiring
@@ -34,6 +34,7 @@ def create_app(settings: FlowSettings, wiring: FlowWiring | None = None) -> Fast
     app.state.runtime = runtime
     app.include_router(tables.router)
     app.include_router(jobs.router)
+    app.include_router(models.router)
     app.include_router(internal.router)
 
     @app.get("/healthz", tags=["health"])

@@ -11,7 +11,9 @@ from typing import Any
 from services.common.contracts import TERMINAL_STATUSES, ControlReply, ControlRequest
 from services.flow.jobstore import JobStore, make_task_id, open_task_status
 from services.flow.models import Job, as_utc, iso, utcnow
+from services.flow.modelstore import ModelError, ModelStore
 from services.flow.planning import PlanError, PlannedJob, Planner
+from services.flow.predict import predict_model
 from services.flow.protocols import ControlChannel, TaskQueue
 from services.flow.settings import FlowSettings
 from services.flow.tablestore import TableStore
@@ -61,13 +63,15 @@ class ControlHandler:
         tables: TableStore,
         plans: PlanCache,
         queue: TaskQueue,
+        models: ModelStore,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
         self.tables = tables
         self.plans = plans
         self.queue = queue
-        self.specs = SpecBuilder(settings, jobs, tables)
+        self.models = models
+        self.specs = SpecBuilder(settings, jobs, tables, models)
         self._handlers: dict[str, Callable[[ControlRequest], dict[str, Any]]] = {
             "ping": self._ping,
             "create_job": self._create_job,
@@ -75,6 +79,7 @@ class ControlHandler:
             "task_status": self._task_status,
             "cancel_job": self._cancel_job,
             "job_status": self._job_status,
+            "deploy_model": self._deploy_model,
         }
 
     @property
@@ -200,14 +205,49 @@ class ControlHandler:
     def _job_status(self, request: ControlRequest) -> dict[str, Any]:
         return {"status": self._job(request).status}
 
+    def _deploy_model(self, request: ControlRequest) -> dict[str, Any]:
+        body = request.body
+        model_id, version = str(body.get("model_id", "")), str(body.get("model_version", ""))
+        child, dsl = str(body.get("child_version", "")), body.get("inference_dsl")
+        if not isinstance(dsl, dict):
+            raise Refused("deploy_model needs an inference_dsl object")
+        parent = self.models.get(model_id, version)
+        if parent is None:
+            raise Refused(f"party {self.party_id} has no model {model_id} version {version}")
+        parties = {int(p) for ids in parent.roles.values() for p in ids}
+        if request.src_party_id not in parties:
+            raise Refused(f"party {request.src_party_id} is not a party of model {model_id}")
+        try:
+            self.models.add_child(parent, child, dsl)
+        except ModelError as exc:
+            raise Refused(str(exc)) from None
+        return {"model_id": model_id, "model_version": child}
+
     def end_job(self, job_id: str, status: str, reason: str) -> None:
-        """End the job here with ``status``; this party's open tasks are canceled and killed."""
+        """End the job here with ``status``; this party's open tasks are canceled and killed.
+        A train job that succeeded registers this party's part of its model."""
         if self.jobs.set_job_status(job_id, status, "" if status == "success" else reason):
             self.jobs.add_log(job_id, f"job {status}: {reason}")
+            if status == "success":
+                self._register_model(job_id)
         ended = self.jobs.end_open_tasks(job_id, open_task_status(status), reason, self.party_id)
         for task in ended:
             if task.queued_at is not None:
                 self._kill(task.task_id)
+
+    def _register_model(self, job_id: str) -> None:
+        job = self.jobs.get_job(job_id)
+        if job is None or predict_model(job.conf) is not None:
+            return
+        try:
+            model = self.models.register_job(job, self.jobs.tasks(job_id, party_id=self.party_id))
+        except ModelError as exc:
+            self.jobs.add_log(job_id, f"could not register the job's model: {exc}")
+            return
+        if model is not None:
+            self.jobs.add_log(
+                job_id, f"model registered: {model.model_id} version {model.model_version}"
+            )
 
     def _kill(self, task_id: str) -> None:
         try:

@@ -116,3 +116,26 @@ class TaskLog(Base):
     task_id: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     message: Mapped[str] = mapped_column(Text)
+
+
+class Model(Base):
+    """This party's part of a model: one trained by a job, deployed from one, or imported.
+
+    ``artifacts`` maps component → role → model file (relative to the flow's models
+    directory); a deployed child shares its parent's files and adds the ``inference_dsl``.
+    """
+
+    __tablename__ = "models"
+
+    model_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[str] = mapped_column(String(64), index=True)
+    parent_version: Mapped[str | None] = mapped_column(String(64))
+    roles: Mapped[dict[str, Any]] = mapped_column(JSON)
+    train_dsl: Mapped[dict[str, Any]] = mapped_column(JSON)
+    train_conf: Mapped[dict[str, Any]] = mapped_column(JSON)
+    inference_dsl: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    modules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    artifacts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -30,9 +30,15 @@ class InputRef:
     """One input of a component: ``slot`` ← output ``output`` of component ``component``."""
 
     slot: str
-    kind: Literal["data", "model"]
+    kind: Literal["data", "model", "cache"]
     component: str
     output: str
+
+    @property
+    def deployed(self) -> bool:
+        """Whether this reads the deployed model (``pipeline.<component>.model``) of a predict
+        job instead of an output of this job; ``component`` is then ``pipeline.<name>``."""
+        return self.component.startswith("pipeline.")
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,9 @@ class PlannedJob:
     components: tuple[PlannedComponent, ...]
     tasks: tuple[PlannedTask, ...]
     timeout_s: float = DEFAULT_TIMEOUT_S
+    job_type: str = "train"
+    model: tuple[str, str] | None = None
+    """``(model_id, model_version)`` a predict job runs."""
 
     @property
     def parties(self) -> list[int]:
@@ -131,4 +140,6 @@ def plan_from_jobplan(plan: JobPlan) -> PlannedJob:
         components=components,
         tasks=tasks,
         timeout_s=plan.timeout_s,
+        job_type=plan.job_type,
+        model=plan.model,
     )

@@ -9,7 +9,10 @@ from sqlalchemy import Engine
 
 from services.flow import db
 from services.flow.control import ControlHandler, Dispatcher, PlanCache
+from services.flow.deploy import ModelDeployer
 from services.flow.jobstore import JobStore
+from services.flow.modelstore import ModelStore
+from services.flow.predict import PredictPlanner
 from services.flow.scheduler import Scheduler
 from services.flow.settings import FlowSettings
 from services.flow.submit import JobSubmitter
@@ -28,11 +31,13 @@ class FlowRuntime:
     engine: Engine
     jobs: JobStore
     tables: TableStore
+    models: ModelStore
     plans: PlanCache
     handler: ControlHandler
     dispatcher: Dispatcher
     scheduler: Scheduler
     submitter: JobSubmitter
+    deployer: ModelDeployer
 
     @classmethod
     def build(cls, settings: FlowSettings, wiring: FlowWiring) -> FlowRuntime:
@@ -41,13 +46,26 @@ class FlowRuntime:
         sessions = db.make_sessions(engine)
         jobs = JobStore(sessions)
         tables = TableStore(sessions, settings.data_dir)
-        plans = PlanCache(wiring.planner)
-        handler = ControlHandler(settings, jobs, tables, plans, wiring.queue)
+        models = ModelStore(sessions, settings.data_dir)
+        plans = PlanCache(PredictPlanner(wiring.planner, models, settings.party_id))
+        handler = ControlHandler(settings, jobs, tables, plans, wiring.queue, models)
         dispatcher = Dispatcher(settings.party_id, handler, wiring.channel)
         scheduler = Scheduler(settings, jobs, plans, handler, dispatcher)
         submitter = JobSubmitter(settings, jobs, tables, plans, dispatcher, scheduler)
+        deployer = ModelDeployer(settings.party_id, models, dispatcher)
         return cls(
-            settings, wiring, engine, jobs, tables, plans, handler, dispatcher, scheduler, submitter
+            settings,
+            wiring,
+            engine,
+            jobs,
+            tables,
+            models,
+            plans,
+            handler,
+            dispatcher,
+            scheduler,
+            submitter,
+            deployer,
         )
 
     def start(self) -> None:

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from services.common.contracts import ArtifactRef, Role, TaskOutputs, TaskSpec
 from services.flow.jobstore import JobStore, make_task_id
+from services.flow.modelstore import ModelStore
 from services.flow.planning import InputRef, PlannedJob, PlannedTask
 from services.flow.settings import FlowSettings
 from services.flow.tablestore import TableStore
@@ -49,10 +50,13 @@ def missing_tables(
 class SpecBuilder:
     """Resolves a task's inputs at this party and fills in the rest of its TaskSpec."""
 
-    def __init__(self, settings: FlowSettings, jobs: JobStore, tables: TableStore) -> None:
+    def __init__(
+        self, settings: FlowSettings, jobs: JobStore, tables: TableStore, models: ModelStore
+    ) -> None:
         self._settings = settings
         self._jobs = jobs
         self._tables = tables
+        self._models = models
         self._jobs_dir = settings.data_dir.resolve() / "jobs"
 
     def output_dir(self, job_id: str, task: PlannedTask) -> Path:
@@ -67,7 +71,10 @@ class SpecBuilder:
         else:
             inputs = {}
             for ref in component.inputs:
-                artifact = self._upstream(job_id, task, ref)
+                if ref.deployed:
+                    artifact = self._deployed(plan, task, ref)
+                else:
+                    artifact = self._upstream(job_id, task, ref)
                 if artifact is not None:
                     inputs[ref.slot] = artifact
         out = self.output_dir(job_id, task)
@@ -122,4 +129,17 @@ class SpecBuilder:
         outputs = TaskOutputs.model_validate(upstream.outputs)
         if ref.kind == "model":
             return outputs.model
+        if ref.kind == "cache":
+            return outputs.cache
         return outputs.data.get(ref.output)
+
+    def _deployed(self, plan: PlannedJob, task: PlannedTask, ref: InputRef) -> ArtifactRef | None:
+        """This party's part of the deployed model of ``pipeline.<component>``, or None when
+        this role holds none of it (the component decides whether it needs one)."""
+        if plan.model is None:
+            raise InputError(f"{task.component}: {ref.component} is read outside a predict job")
+        model = self._models.get(*plan.model)
+        if model is None:
+            raise InputError(f"{task.component}: model {plan.model[0]} {plan.model[1]} is gone")
+        path = self._models.path(model, ref.component.removeprefix("pipeline."), task.role)
+        return None if path is None else ArtifactRef(kind="model", path=str(path))

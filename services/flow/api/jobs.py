@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import StreamingResponse
 
 from fedloom.components.base import ComponentError
 from services.common.contracts import JobStatus, TaskOutputs
@@ -19,8 +20,9 @@ from services.flow.api.schemas import (
     LogEntry,
     TaskView,
     component_status,
+    model_info,
 )
-from services.flow.artifacts import data_page, load_model
+from services.flow.artifacts import csv_lines, data_page, load_model
 from services.flow.models import Job, Task
 from services.flow.submit import SubmitError
 
@@ -65,7 +67,7 @@ def submit_job(body: JobSubmission, runtime: Runtime) -> JobCreated:
         job = runtime.submitter.submit(body.dsl, body.conf)
     except SubmitError as exc:
         raise HTTPException(exc.status_code, exc.detail) from None
-    return JobCreated(job_id=job.job_id, status=job.status)
+    return JobCreated(job_id=job.job_id, status=job.status, model_info=model_info(job))
 
 
 @router.get("")
@@ -150,6 +152,38 @@ def output_data(
     except (ComponentError, OSError) as exc:
         raise HTTPException(500, f"cannot read the data output of {component}: {exc}") from None
     return DataPage(job_id=job_id, component=component, role=task.role, **page)
+
+
+@router.get(
+    "/{job_id}/components/{component}/output/data/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def download_data(
+    job_id: str,
+    component: str,
+    runtime: Runtime,
+    role: str | None = None,
+    name: str | None = None,
+) -> StreamingResponse:
+    """This party's whole data output as CSV (FATE's columns for predictions)."""
+    task = _local_task(runtime, job_id, component, role)
+    data = _outputs(task).data
+    if not data:
+        raise HTTPException(404, f"{component} wrote no data")
+    key = name if name is not None else next(iter(data))
+    if key not in data:
+        raise HTTPException(404, f"{component} has no data output {key!r} (has {sorted(data)})")
+    try:
+        lines = csv_lines(data[key].path)
+    except (ComponentError, OSError) as exc:
+        raise HTTPException(500, f"cannot read the data output of {component}: {exc}") from None
+    filename = f"{job_id}_{component}_{task.role}_{task.party_id}.csv"
+    return StreamingResponse(
+        lines,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.get("/{job_id}/components/{component}/output/model")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.flow.models import Job, Task, TaskLog, as_utc, iso
+from fedloom.dsl.deploy import model_id_of
+from services.flow.models import Job, Model, Task, TaskLog, as_utc, iso
 
 
 class TableMeta(BaseModel):
@@ -32,12 +33,31 @@ class TablePreview(BaseModel):
 
 
 class JobSubmission(BaseModel):
-    """A FATE DSL v2 job: the DAG and its runtime conf."""
+    """A FATE DSL v2 job: the DAG and its runtime conf (a predict job has a conf only)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    dsl: dict[str, Any]
+    dsl: dict[str, Any] = Field(default_factory=dict)
     conf: dict[str, Any]
+
+
+class ModelInfo(BaseModel):
+    """FATE's ``model_info``: the model a train job makes, or the one a predict job runs."""
+
+    model_id: str
+    model_version: str
+
+
+def model_info(job: Job) -> ModelInfo | None:
+    """The job's model: ``(model id of its parties, job id)`` for a train job, the deployed
+    model named by a predict job's conf; None for a conf that names neither."""
+    common = (job.conf.get("job_parameters") or {}).get("common") or {}
+    if isinstance(common, dict) and common.get("job_type") == "predict":
+        model_id, version = common.get("model_id"), common.get("model_version")
+        if isinstance(model_id, str) and isinstance(version, str):
+            return ModelInfo(model_id=model_id, model_version=version)
+        return None
+    return ModelInfo(model_id=model_id_of(job.role), model_version=job.job_id)
 
 
 class JobCreated(BaseModel):
@@ -45,6 +65,7 @@ class JobCreated(BaseModel):
 
     job_id: str
     status: str
+    model_info: ModelInfo | None = None
 
 
 class JobSummary(BaseModel):
@@ -59,11 +80,18 @@ class JobSummary(BaseModel):
     ended_at: str | None
     elapsed_s: float | None
     error: str
+    job_type: str
+    model_info: ModelInfo | None
 
     @classmethod
     def of(cls, job: Job) -> JobSummary:
         """From a stored job."""
+        info = model_info(job)
+        common = (job.conf.get("job_parameters") or {}).get("common") or {}
+        job_type = common.get("job_type", "train") if isinstance(common, dict) else "train"
         return cls(
+            job_type=str(job_type),
+            model_info=info,
             job_id=job.job_id,
             status=job.status,
             initiator=job.initiator,
@@ -167,3 +195,54 @@ def _elapsed(start: Any, end: Any) -> float | None:
     if begin is None or finish is None:
         return None
     return round((finish - begin).total_seconds(), 3)
+
+
+class ModelView(BaseModel):
+    """One model in this party's registry."""
+
+    model_id: str
+    model_version: str
+    kind: str
+    job_id: str
+    parent_version: str | None
+    roles: dict[str, Any]
+    components: dict[str, str]
+    local_parts: dict[str, list[str]]
+    inference_dsl: dict[str, Any] | None
+    created_at: str | None
+
+    @classmethod
+    def of(cls, model: Model) -> ModelView:
+        """From a registry row."""
+        return cls(
+            model_id=model.model_id,
+            model_version=model.model_version,
+            kind=model.kind,
+            job_id=model.job_id,
+            parent_version=model.parent_version,
+            roles=dict(model.roles),
+            components=dict(model.modules),
+            local_parts={c: sorted(r) for c, r in model.artifacts.items()},
+            inference_dsl=model.inference_dsl,
+            created_at=iso(model.created_at),
+        )
+
+
+class DeployRequest(BaseModel):
+    """FATE-Flow's deploy: which model, and which components (or a whole predict DSL)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_id: str
+    model_version: str
+    cpn_list: list[str] | None = None
+    predict_dsl: dict[str, Any] | None = None
+
+
+class DeployResult(BaseModel):
+    """The deployed child version, the same at every party; use it in a predict conf."""
+
+    model_id: str
+    model_version: str
+    parent_version: str
+    inference_dsl: dict[str, Any]

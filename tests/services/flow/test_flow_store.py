@@ -31,7 +31,7 @@ from services.flow.tablestore import TableStore, UploadOptions
 
 pytestmark = pytest.mark.integration
 
-TABLES = {"jobs", "tasks", "tables", "task_logs", "alembic_version"}
+TABLES = {"jobs", "tasks", "tables", "task_logs", "alembic_version", "models"}
 
 
 @pytest.fixture(scope="module")
