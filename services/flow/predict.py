@@ -24,12 +24,18 @@ def predict_model(conf: dict[str, Any]) -> tuple[str, str] | None:
     common = (conf.get("job_parameters") or {}).get("common")
     if not isinstance(common, dict) or common.get("job_type") != "predict":
         return None
-    model_id, version = common.get("model_id"), common.get("model_version")
-    if not isinstance(model_id, str) or not isinstance(version, str):
+    values = {name: common.get(name) for name in ("model_id", "model_version")}
+    missing = [name for name, value in values.items() if not isinstance(value, str) or not value]
+    if missing:
         raise PlanError(
-            [(f"{_COMMON}.model_id", "required: the model_id and model_version deploy returned")]
+            (
+                f"{_COMMON}.{name}",
+                "required: a predict job names the deployed model (model_id "
+                "and model_version, as POST /api/v1/models/deploy returned them)",
+            )
+            for name in missing
         )
-    return model_id, version
+    return str(values["model_id"]), str(values["model_version"])
 
 
 class PredictPlanner:
