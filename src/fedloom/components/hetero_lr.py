@@ -1,12 +1,17 @@
-"""HeteroLR: train vertical logistic regression (guest, hosts, arbiter), then score the
-training rows.
+"""HeteroLR: vertical logistic regression (guest, hosts, arbiter) — train or predict.
+
+Inputs and modes (see :mod:`._glm`): ``train_data`` (+ ``validate_data``) trains, a ``model``
+input with ``train_data`` continues training it (warm start), a ``model`` input with
+``test_data`` (or ``data``) predicts. Labels with more than two classes train one-vs-rest:
+one binary model per class, every party training each in turn.
 
 Outputs per role:
 
-- guest: model (its coefficients with header names, intercept), data (predictions on the
-  training rows, FATE's columns: id, label, predict_result, predict_score, type ``train``)
-  and metrics (iterations, convergence, training metrics from ``metrics``);
-- host: model (its own coefficients only); hosts learn no predictions;
+- guest: model (its weights by feature name and the intercept, FATE's ``model_meta`` /
+  ``model_param`` — :mod:`._glm_model`), data (predictions, FATE's columns —
+  :mod:`._glm_output`) and metrics (iterations, convergence, ``train`` metrics, and with
+  validation ``validate``: one dict of metrics per validated epoch, and ``best_iteration``);
+- host: model (its own weights only); hosts learn no predictions;
 - arbiter: model and metrics with the loss history (when ``early_stop`` uses the loss).
 """
 
@@ -15,7 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel
 
+from fedloom.components._glm import GlmSpec, params_of, run_glm
 from fedloom.components.base import (
     ALL_ROLES,
     ComponentDef,
@@ -24,101 +32,70 @@ from fedloom.components.base import (
     TaskResult,
     same_runner,
 )
-from fedloom.components.evaluation import binary_metrics
 from fedloom.components.hetero_lr_param import HeteroLogisticParam
-from fedloom.components.io import load_table_with_meta, save_model, save_table
 from fedloom.data import Table
-from fedloom.ml.hetero_lr import HeteroLRArbiter, HeteroLRGuest, HeteroLRHost, HeteroLRModel
-
-PREDICTION_HEADER = ["predict_result", "predict_score"]
+from fedloom.ml.hetero_lr import HeteroLRArbiter, HeteroLRGuest, HeteroLRHost
 
 
-def run_hetero_lr(call: TaskCall) -> TaskResult:
-    """HeteroLR at any role: fit, then (guest and hosts) score the training rows."""
-    param = call.params
-    assert isinstance(param, HeteroLogisticParam)
-    ml_param = param.to_ml()
-    if call.role == "arbiter":
-        model = HeteroLRArbiter(ml_param, keygen=call.hooks.keygen).fit(call.ctx)
-        summary = {**_summary(model), "loss": [float(v) for v in model.loss_history]}
-        document = {"module": "HeteroLR", "role": "arbiter", "party_id": call.party_id, **summary}
-        path = save_model(call.output_dir / "model.json", document)
-        return TaskResult(model=path, metrics=summary)
-
-    table, _ = load_table_with_meta(
-        call.input("train_data", "data", "the aligned rows from Intersection").path
-    )
-    if not table.header:
-        raise ComponentError(f"HeteroLR at the {call.role}: the training table has no features")
-    if not len(table):
-        raise ComponentError(
-            f"HeteroLR at the {call.role}: the training table has no rows (no shared ids?)"
-        )
-    if call.role == "host":
-        host = HeteroLRHost(ml_param)
-        model = host.fit(call.ctx, table.features)
-        host.predict(call.ctx, table.features, model)
-        path = save_model(call.output_dir / "model.json", _document(call, table, model))
-        return TaskResult(model=path, metrics=_summary(model))
-
-    labels = _labels(table)
-    guest = HeteroLRGuest(ml_param)
-    model = guest.fit(call.ctx, table.features, labels)
-    scores = guest.predict(call.ctx, table.features, model)
-    threshold = float(param.predict_param.threshold)
-    results = (scores >= threshold).astype(np.float64)
-    predictions = Table(
-        list(table.ids), list(PREDICTION_HEADER), np.column_stack([results, scores]), labels
-    )
-    meta = {
-        "source": "HeteroLR",
-        "producer": call.ctx.namespace,
-        "type": "train",
-        "threshold": threshold,
-        "columns": ["id", "label", *PREDICTION_HEADER, "type"],
-    }
-    data = save_table(call.output_dir / "data.npz", predictions, meta)
-    document = _document(call, table, model)
-    document["threshold"] = threshold
-    metrics: dict[str, Any] = _summary(model)
-    if 0 < labels.sum() < labels.size:
-        metrics["train"] = binary_metrics(labels, scores, list(param.metrics), threshold)
-    path = save_model(call.output_dir / "model.json", document)
-    return TaskResult(data={"data": data}, model=path, metrics=metrics)
-
-
-def _labels(table: Table) -> np.ndarray[Any, np.dtype[np.float64]]:
+def _labels(call: TaskCall, table: Table) -> tuple[NDArray[np.float64], list[str]]:
+    """The guest's labels and classes: ``["0", "1"]`` for binary, sorted values for ovr."""
     if table.labels is None:
         raise ComponentError(
             "HeteroLR at the guest needs labels: set with_label true in the guest's DataTransform"
         )
+    values = np.unique(table.labels)
+    if values.size > 2:
+        return table.labels, [_class_name(v) for v in values.tolist()]
     bad = np.flatnonzero((table.labels != 0) & (table.labels != 1))
     if bad.size:
         row = int(bad[0])
         raise ComponentError(
-            f"HeteroLR needs binary labels 0/1; the label of id {table.ids[row]!r} "
-            f"(row {row + 1}) is {table.labels[row]}"
+            f"HeteroLR needs binary labels 0/1 (or more than two classes for one-vs-rest); "
+            f"the label of id {table.ids[row]!r} (row {row + 1}) is {table.labels[row]}"
         )
-    return table.labels
+    return table.labels, ["0", "1"]
 
 
-def _summary(model: HeteroLRModel) -> dict[str, Any]:
-    return {"n_iter": int(model.n_iter), "converged": bool(model.converged)}
+def _class_name(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
 
 
-def _document(call: TaskCall, table: Table, model: HeteroLRModel) -> dict[str, Any]:
-    """A party's model file: only its own coefficients, by feature name."""
-    document: dict[str, Any] = {
+def lr_model_meta(params: BaseModel) -> dict[str, Any]:
+    """FATE's ``LRModelMeta`` fields of the parameters a model was trained with."""
+    param = params
+    assert isinstance(param, HeteroLogisticParam)
+    return {
         "module": "HeteroLR",
-        "role": call.role,
-        "party_id": call.party_id,
-        "header": list(table.header),
-        "weights": [float(w) for w in model.weights],
-        **_summary(model),
+        "penalty": param.penalty,
+        "tol": float(param.tol),
+        "alpha": float(param.alpha),
+        "optimizer": param.optimizer,
+        "batch_size": param.batch_size,
+        "learning_rate": float(param.learning_rate),
+        "max_iter": param.max_iter,
+        "early_stop": param.early_stop,
+        "fit_intercept": param.init_param.fit_intercept,
     }
-    if call.role == "guest":
-        document["intercept"] = float(model.intercept)
-    return document
+
+
+def _ml(call: TaskCall) -> Any:
+    return params_of(call, HeteroLogisticParam).to_ml()
+
+
+SPEC = GlmSpec(
+    module="HeteroLR",
+    kind="binary",
+    guest=lambda call, offset, v_offset: HeteroLRGuest(_ml(call)),
+    host=lambda call: HeteroLRHost(_ml(call)),
+    arbiter=lambda call: HeteroLRArbiter(_ml(call), keygen=call.hooks.keygen),
+    labels=_labels,
+    model_meta=lr_model_meta,
+)
+
+
+def run_hetero_lr(call: TaskCall) -> TaskResult:
+    """HeteroLR at any role: train (from scratch or warm), or predict with a model input."""
+    return run_glm(SPEC, call)
 
 
 HETERO_LR = ComponentDef(
@@ -127,7 +104,13 @@ HETERO_LR = ComponentDef(
     required_roles=ALL_ROLES,
     param_model=HeteroLogisticParam,
     runners=same_runner(run_hetero_lr, ALL_ROLES),
-    data_inputs={"train_data": (1, 1)},
+    data_inputs={
+        "train_data": (0, 1),
+        "validate_data": (0, 1),
+        "test_data": (0, 1),
+        "data": (0, 1),
+    },
+    model_inputs={"model": (0, 1)},
     outputs=frozenset({"data", "model"}),
     # The backend is each party's own choice: keys and ciphertexts are the same on the wire
     # whichever library computes them.
@@ -135,6 +118,13 @@ HETERO_LR = ComponentDef(
         "max_iter",
         "early_stop",
         "tol",
+        "batch_size",
+        "batch_strategy",
+        "validation_freqs",
+        "early_stopping_rounds",
+        "callback_param.validation_freqs",
+        "callback_param.early_stopping_rounds",
+        "callback_param.callbacks",
         "encrypt_param.method",
         "encrypt_param.key_length",
     ),

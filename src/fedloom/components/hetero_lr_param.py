@@ -1,14 +1,19 @@
 """FATE's ``HeteroLogisticParam``, every name and default, mapped to ``HeteroLRParam``.
 
 Options fedloom implements are passed on; options that only matter for features it does not
-have (cross validation, stepwise, validation during training, SQN, random batches) are
-accepted while those features stay switched off, and refused with the reason otherwise.
+have (cross validation, stepwise, SQN) are accepted while those features stay switched off,
+and refused with the reason otherwise.
+
+Validation during training comes from the top-level ``validation_freqs``,
+``early_stopping_rounds``, ``metrics`` and ``use_first_metric_only`` or, as FATE ≥ 1.7 spells
+it, from ``callback_param`` with the ``PerformanceEvaluate`` / ``EarlyStopping`` callbacks;
+a setting given both ways must agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     Field,
@@ -24,9 +29,13 @@ from fedloom.components.base import FateParam, lower, supported
 from fedloom.components.evaluation import normalise_metrics
 from fedloom.crypto import DEFAULT_KEY_LENGTH
 from fedloom.ml.hetero_lr import HeteroLRParam
+from fedloom.ml.hetero_lr.validation import check_metric_names
 
 Number = StrictInt | StrictFloat
-_NO_VALIDATION = "validation during training needs validate_data, which fedloom does not take"
+_NO_SQN = (
+    "stochastic quasi-Newton needs a federated Hessian-vector product exchange, which "
+    "fedloom does not implement"
+)
 
 
 class InitParam(FateParam):
@@ -148,7 +157,8 @@ class SQNParam(FateParam):
 
 
 class CallbackParam(FateParam):
-    """FATE's ``callback_param``: only ``ModelCheckpoint`` (the model is saved at the end)."""
+    """FATE's ``callback_param``: ``EarlyStopping``, ``PerformanceEvaluate`` and
+    ``ModelCheckpoint`` (the model is saved once, when training ends: ``save_freq`` 1)."""
 
     callbacks: list[StrictStr] = Field(default_factory=list)
     validation_freqs: StrictInt | list[StrictInt] | None = None
@@ -158,19 +168,26 @@ class CallbackParam(FateParam):
     save_freq: StrictInt = Field(default=1, ge=1)
 
     only_default: ClassVar[Mapping[str, str]] = {
-        "validation_freqs": _NO_VALIDATION,
-        "early_stopping_rounds": _NO_VALIDATION,
+        "save_freq": "the model is saved once, when training ends"
     }
 
     @field_validator("callbacks")
     @classmethod
     def _callbacks(cls, value: list[str]) -> list[str]:
-        why = _NO_VALIDATION
         for name in value:
-            supported(
-                name, ("ModelCheckpoint",), {"EarlyStopping": why, "PerformanceEvaluate": why}
-            )
+            supported(name, CALLBACKS, {})
         return value
+
+    @field_validator("early_stopping_rounds")
+    @classmethod
+    def _rounds(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError("early_stopping_rounds must be a positive number of validations")
+        return value
+
+
+CALLBACKS = ("EarlyStopping", "PerformanceEvaluate", "ModelCheckpoint")
+"""FATE's callbacks fedloom runs."""
 
 
 class HeteroLogisticParam(FateParam):
@@ -206,8 +223,6 @@ class HeteroLogisticParam(FateParam):
 
     only_default: ClassVar[Mapping[str, str]] = {
         "multi_class": "labels are binary (0/1); one-vs-rest needs multi-class labels",
-        "validation_freqs": _NO_VALIDATION,
-        "early_stopping_rounds": _NO_VALIDATION,
     }
 
     @field_validator("penalty", mode="before")
@@ -226,14 +241,81 @@ class HeteroLogisticParam(FateParam):
     def _optimizer(cls, value: str) -> str:
         return supported(
             value,
-            ("sgd", "rmsprop", "adam", "adagrad"),
-            {"nesterov_momentum_sgd": "not implemented", "sqn": "not implemented"},
+            ("sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd"),
+            {"sqn": _NO_SQN},
         )
 
     @field_validator("batch_strategy")
     @classmethod
     def _batches(cls, value: str) -> str:
-        return supported(value, ("full",), {"random": "mini-batches cover every row per epoch"})
+        return supported(value, ("full", "random"), {})
+
+    @field_validator("early_stopping_rounds")
+    @classmethod
+    def _rounds(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError("early_stopping_rounds must be a positive number of validations")
+        return value
+
+    @field_validator("validation_freqs")
+    @classmethod
+    def _freqs(cls, value: int | list[int] | None) -> int | list[int] | None:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("validation_freqs must be a positive number of epochs")
+        if isinstance(value, list) and any(v < 0 for v in value):
+            raise ValueError("validation_freqs lists epochs, which count from 0")
+        return value
+
+    @model_validator(mode="after")
+    def _validation(self) -> HeteroLogisticParam:
+        settings = self.validation_settings()
+        if settings["early_stopping_rounds"] is not None and settings["validation_freqs"] is None:
+            raise ValueError("early_stopping_rounds needs validation_freqs (and validate_data)")
+        if self.batch_strategy == "random" and self.batch_size == -1:
+            raise ValueError("batch_strategy 'random' draws batch_size rows: set batch_size")
+        if settings["validation_freqs"] is not None:
+            check_metric_names("binary", settings["metrics"])
+        return self
+
+    def validation_settings(self) -> dict[str, Any]:
+        """The effective validation settings from the top level and ``callback_param``."""
+        callback = self.callback_param
+        out: dict[str, Any] = {
+            "validation_freqs": self.validation_freqs,
+            "early_stopping_rounds": self.early_stopping_rounds,
+            "metrics": list(self.metrics),
+            "use_first_metric_only": self.use_first_metric_only or callback.use_first_metric_only,
+        }
+        given = {
+            "validation_freqs": callback.validation_freqs
+            if {"PerformanceEvaluate", "EarlyStopping"} & set(callback.callbacks)
+            else None,
+            "early_stopping_rounds": callback.early_stopping_rounds
+            if "EarlyStopping" in callback.callbacks
+            else None,
+        }
+        for name, value in given.items():
+            if value is None:
+                continue
+            if out[name] is not None and out[name] != value:
+                raise ValueError(f"{name} and callback_param.{name} disagree")
+            out[name] = value
+        if callback.metrics:
+            out["metrics"] = normalise_metrics(list(callback.metrics), "binary")
+        unused = [
+            name
+            for name in ("validation_freqs", "early_stopping_rounds")
+            if getattr(callback, name) is not None and given[name] is None
+        ]
+        if unused:
+            needed = (
+                "EarlyStopping" if unused[0] == "early_stopping_rounds" else "PerformanceEvaluate"
+            )
+            raise ValueError(
+                f"callback_param.{unused[0]} needs the {needed} callback in "
+                "callback_param.callbacks"
+            )
+        return out
 
     @field_validator("batch_size")
     @classmethod
@@ -251,6 +333,8 @@ class HeteroLogisticParam(FateParam):
         """The algorithm's parameters."""
         return HeteroLRParam.model_validate(
             {
+                **self.validation_settings(),
+                "threshold": float(self.predict_param.threshold),
                 "penalty": self.penalty,
                 "tol": self.tol,
                 "alpha": self.alpha,

@@ -114,14 +114,16 @@ def test_what_each_role_receives_during_fit() -> None:
     by_role = {p.role: r for p, r in result.received.items()}
     for item in by_role["host"]:
         name = item.tag.rsplit("/", 1)[-1]
-        assert name in {"pubkey", "batches", "residual", "gradient_plain", "converged"}, item.tag
+        assert name in {"pubkey", "setup", "batches", "residual", "gradient_plain", "converged"}, (
+            item.tag
+        )
         if name == "residual":
             assert isinstance(item.value, CipherVector)
     for item in by_role["guest"]:
         name = item.tag.rsplit("/", 1)[-1]
         assert name in {
             "pubkey",
-            "n_rows",
+            "shape",
             "forward",
             "forward_square",
             "penalty",
@@ -132,9 +134,11 @@ def test_what_each_role_receives_during_fit() -> None:
             assert isinstance(item.value, CipherVector)
     for item in by_role["arbiter"]:
         name = item.tag.rsplit("/", 1)[-1]
-        assert name in {"batch_sizes", "gradient", "loss"}, item.tag
+        assert name in {"setup", "batch_sizes", "gradient", "loss"}, item.tag
         if name == "batch_sizes":
             assert item.value == [60]
+        elif name == "setup":
+            assert item.value == {"start": 0, "validate": False}
         else:
             assert isinstance(item.value, CipherVector)
     gradients_back = [i.value for i in by_role["guest"] if i.tag.endswith("gradient_plain")]

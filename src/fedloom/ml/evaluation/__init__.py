@@ -1,4 +1,5 @@
-"""Model evaluation metrics for binary classification and regression, numpy only."""
+"""Model evaluation metrics for binary and multi-class classification and regression, numpy
+only."""
 
 from fedloom.ml.evaluation.binary import (
     BinaryReport,
@@ -14,6 +15,7 @@ from fedloom.ml.evaluation.binary import (
     lift_gain_table,
     roc_curve,
 )
+from fedloom.ml.evaluation.multiclass import multiclass_metrics
 from fedloom.ml.evaluation.regression import (
     RegressionReport,
     evaluate_regression,
@@ -37,6 +39,7 @@ __all__ = [
     "ks_curve",
     "lift_gain_table",
     "mae",
+    "multiclass_metrics",
     "r2",
     "rmse",
     "roc_curve",

@@ -1,8 +1,9 @@
 """Hetero (vertical) logistic regression with an arbiter, the classic masked protocol."""
 
-from fedloom.ml.hetero_lr._common import HeteroLRModel
+from fedloom.ml.hetero_lr._common import HeteroLRModel, announce_task, await_task
 from fedloom.ml.hetero_lr.arbiter import HeteroLRArbiter, KeyGen
-from fedloom.ml.hetero_lr.guest import HeteroLRGuest, make_batches
+from fedloom.ml.hetero_lr.batches import make_batches
+from fedloom.ml.hetero_lr.guest import HeteroLRGuest
 from fedloom.ml.hetero_lr.host import HeteroLRHost
 from fedloom.ml.hetero_lr.optimizer import Optimizer
 from fedloom.ml.hetero_lr.params import EncryptParam, HeteroLRParam, InitParam
@@ -17,5 +18,7 @@ __all__ = [
     "InitParam",
     "KeyGen",
     "Optimizer",
+    "announce_task",
+    "await_task",
     "make_batches",
 ]

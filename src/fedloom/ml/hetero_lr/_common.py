@@ -30,6 +30,10 @@ class HeteroLRModel:
     loss_history: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
     """Wall time of each training epoch as this party saw it."""
+    best_iteration: int = -1
+    """The validation epoch whose weights the model keeps (early stopping), else -1."""
+    validation: list[dict[str, float]] = field(default_factory=list)
+    """The guest's validation metrics, one dict per validation (with its ``iteration``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for model storage."""
@@ -41,6 +45,8 @@ class HeteroLRModel:
             "converged": self.converged,
             "loss_history": list(self.loss_history),
             "epoch_seconds": list(self.epoch_seconds),
+            "best_iteration": self.best_iteration,
+            "validation": [dict(v) for v in self.validation],
         }
 
     @classmethod
@@ -54,6 +60,10 @@ class HeteroLRModel:
             converged=bool(data.get("converged", False)),
             loss_history=[float(x) for x in data.get("loss_history", [])],
             epoch_seconds=[float(x) for x in data.get("epoch_seconds", [])],
+            best_iteration=int(data.get("best_iteration", -1)),
+            validation=[
+                {str(k): float(v) for k, v in row.items()} for row in data.get("validation", [])
+            ],
         )
 
 
@@ -166,3 +176,99 @@ def end_epoch(
     model.converged = expect(ctx.arbiter.get("converged"), bool, "converged", ctx.arbiter)
     model.epoch_seconds.append(time.perf_counter() - started)
     return model.converged
+
+
+def send_setup(ctx: Context, start: int, validate: bool) -> None:
+    """Guest: tell hosts and arbiter the first epoch (warm start) and whether it validates."""
+    setup = {"start": start, "validate": validate}
+    ctx.hosts.put("setup", setup)
+    ctx.arbiter.put("setup", setup)
+
+
+def receive_setup(
+    ctx: Context, warm_start: HeteroLRModel | None, *, needs_model: bool = True
+) -> tuple[int, bool]:
+    """Host or arbiter: the guest's (first epoch, validates), checked against ``warm_start``.
+
+    Without ``needs_model`` (the arbiter, whose model holds only the loss history) a party
+    without a warm-start model follows the guest's first epoch.
+    """
+    setup = expect(ctx.guest.get("setup"), dict, "setup", ctx.guest)
+    start, validate = setup.get("start"), setup.get("validate")
+    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+        raise FederationError(f"{ctx.guest.party} sent a bad first epoch")
+    if not isinstance(validate, bool):
+        raise FederationError(f"{ctx.guest.party} sent a bad validation flag")
+    own = warm_start.n_iter if warm_start is not None else 0
+    if start != own and (warm_start is not None or needs_model):
+        raise ValueError(
+            f"the guest continues training from epoch {start}, this party's model from {own}: "
+            "warm starts need every party's model of the same training job"
+        )
+    return start, validate
+
+
+def warm_weights(warm_start: HeteroLRModel | None, width: int, what: str) -> NDArray[np.float64]:
+    """The weights a warm start continues from, checked against ``width`` features."""
+    assert warm_start is not None
+    if warm_start.weights.size != width:
+        raise ValueError(
+            f"the {what} model has {warm_start.weights.size} weights, the data {width} features"
+        )
+    return np.asarray(warm_start.weights, dtype=np.float64).copy()
+
+
+def send_partial_scores(ctx: Context, x: NDArray[np.float64], weights: NDArray[np.float64]) -> None:
+    """Host: send ``x·w`` (this host's share of the linear predictor) to the guest."""
+    ctx.guest.put("partial_score", x @ weights)
+
+
+def add_partial_scores(ctx: Context, z: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Guest: ``z`` plus every host's partial score for the same rows."""
+    for host, part in zip(ctx.hosts, ctx.hosts.get("partial_score"), strict=True):
+        scores = expect(part, np.ndarray, "partial_score", host)
+        if scores.shape != z.shape or scores.dtype != np.float64:
+            raise ValueError(f"{host.party} scored {scores.shape} rows, the guest {z.shape}")
+        z = z + scores
+    return z
+
+
+def validation_stop(ctx: Context) -> bool:
+    """Host or arbiter: the guest's decision after a validation (the only result it shares)."""
+    return expect(ctx.guest.get("validation_stop"), bool, "validation_stop", ctx.guest)
+
+
+def best_iteration(ctx: Context) -> int:
+    """Host or arbiter: which validated epoch's weights the model keeps (-1: the last ones)."""
+    best = expect(ctx.guest.get("best_iteration"), int, "best_iteration", ctx.guest)
+    return int(best)
+
+
+TASKS = ("fit", "predict")
+"""What a GLM task does: train (from scratch or a warm start), or predict with a saved model."""
+
+
+def announce_task(ctx: Context, task: str, models: int = 1) -> None:
+    """Guest: tell the hosts and the arbiter (if the job has one) whether this task fits or
+    predicts, and how many models (one-vs-rest: one per class; class values stay private)."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}")
+    message = {"task": task, "models": models}
+    ctx.hosts.put("task", message)
+    if ctx.parties.arbiter is not None:
+        ctx.arbiter.put("task", message)
+
+
+def await_task(ctx: Context) -> tuple[str, int]:
+    """Host or arbiter: the guest's announcement (task, number of models)."""
+    message = expect(ctx.guest.get("task"), dict, "task", ctx.guest)
+    task, models = message.get("task"), message.get("models")
+    if task not in TASKS or not isinstance(models, int) or isinstance(models, bool):
+        raise FederationError(f"{ctx.guest.party} announced a malformed task")
+    if not 1 <= models <= MAX_MODELS:
+        raise FederationError(f"{ctx.guest.party} announced {models} models")
+    return str(task), models
+
+
+MAX_MODELS = 1000
+"""The most sub-models (one-vs-rest classes) a party accepts to train."""

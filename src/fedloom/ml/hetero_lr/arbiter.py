@@ -10,7 +10,14 @@ from fedloom.crypto import CipherVector, PrivateKey, PublicKey
 from fedloom.crypto.keys import generate_keypair
 from fedloom.crypto.phe_backend import private_key_with_backend, with_backend
 from fedloom.federation import Context, FederationError
-from fedloom.ml.hetero_lr._common import HeteroLRModel, check_topology, expect, expect_cipher
+from fedloom.ml.hetero_lr._common import (
+    HeteroLRModel,
+    check_topology,
+    expect,
+    expect_cipher,
+    receive_setup,
+)
+from fedloom.ml.hetero_lr._validate import PeerValidation
 from fedloom.ml.hetero_lr.params import HeteroLRParam
 
 KeyGen = Callable[[int], tuple[PublicKey, PrivateKey]]
@@ -39,17 +46,24 @@ class HeteroLRArbiter:
             private_key_with_backend(private, encrypt.backend),
         )
 
-    def fit(self, ctx: Context) -> HeteroLRModel:
-        """Serve one training run; returns the loss history and convergence summary."""
+    def fit(self, ctx: Context, *, warm_start: HeteroLRModel | None = None) -> HeteroLRModel:
+        """Serve one training run; returns the loss history and convergence summary.
+
+        ``warm_start`` (the arbiter's part of a saved model) continues its loss history; the
+        first epoch is the guest's, which must equal the model's iteration count.
+        """
         param = self.param
         check_topology(ctx, param)
         fit_ctx = ctx.sub("fit")
         public, private = self._keys()
         fit_ctx.guest.put("pubkey", public)
         fit_ctx.hosts.put("pubkey", public)
-        model = HeteroLRModel("arbiter", np.zeros(0))
-        previous_loss: float | None = None
-        for _, it_ctx in fit_ctx.iterations(param.max_iter):
+        start, validates = receive_setup(fit_ctx, warm_start, needs_model=False)
+        history = list(warm_start.loss_history) if warm_start is not None else []
+        model = HeteroLRModel("arbiter", np.zeros(0), n_iter=start, loss_history=history)
+        previous_loss: float | None = history[-1] if history else None
+        checker = PeerValidation(param, None) if validates else None
+        for epoch, it_ctx in fit_ctx.iterations(param.max_iter, start):
             sizes = expect(it_ctx.guest.get("batch_sizes"), list, "batch_sizes", it_ctx.guest)
             total_loss = 0.0
             for (_, b_ctx), size in zip(it_ctx.batches(len(sizes)), sizes, strict=True):
@@ -79,8 +93,13 @@ class HeteroLRArbiter:
             model.converged = converged
             it_ctx.guest.put("converged", converged)
             it_ctx.hosts.put("converged", converged)
-            if converged:
+            stop = False
+            if checker is not None and param.validates_at(epoch):
+                stop = checker.run(it_ctx, epoch, np.zeros(0))
+            if converged or stop:
                 break
+        if checker is not None:
+            checker.finish(fit_ctx, model, np.zeros(0))
         self.model = model
         return model
 

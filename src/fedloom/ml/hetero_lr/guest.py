@@ -12,6 +12,7 @@ from fedloom.crypto import CipherVector, PublicKey
 from fedloom.federation import Context
 from fedloom.ml.hetero_lr._common import (
     HeteroLRModel,
+    add_partial_scores,
     check_features,
     check_topology,
     end_epoch,
@@ -19,7 +20,11 @@ from fedloom.ml.hetero_lr._common import (
     expect,
     expect_cipher,
     receive_public_key,
+    send_setup,
+    warm_weights,
 )
+from fedloom.ml.hetero_lr._validate import GuestValidation
+from fedloom.ml.hetero_lr.batches import batch_rng, check_batch_safety, epoch_batches
 from fedloom.ml.hetero_lr.optimizer import Optimizer, initial_weights
 from fedloom.ml.hetero_lr.params import HeteroLRParam
 
@@ -36,15 +41,6 @@ def _check_labels(y: ArrayLike, rows: int) -> NDArray[np.float64]:
     return labels
 
 
-def make_batches(
-    rows: int, batch_size: int, rng: np.random.Generator | None
-) -> list[NDArray[np.int64]]:
-    """Row indices of each mini-batch of one epoch (shuffled when ``rng`` is given)."""
-    order = rng.permutation(rows) if rng is not None else np.arange(rows)
-    size = rows if batch_size == -1 else min(batch_size, rows)
-    return [order[i : i + size].astype(np.int64) for i in range(0, rows, size)]
-
-
 class HeteroLRGuest:
     """The guest's side of fit and predict."""
 
@@ -53,33 +49,47 @@ class HeteroLRGuest:
         self.masking = masking
         self.model: HeteroLRModel | None = None
 
-    def fit(self, ctx: Context, x: ArrayLike, y: ArrayLike) -> HeteroLRModel:
-        """Train on the aligned rows ``x`` (guest features) with labels ``y``."""
+    def fit(
+        self,
+        ctx: Context,
+        x: ArrayLike,
+        y: ArrayLike,
+        *,
+        warm_start: HeteroLRModel | None = None,
+        validate: tuple[ArrayLike, ArrayLike] | None = None,
+    ) -> HeteroLRModel:
+        """Train on the aligned rows ``x`` (guest features) with labels ``y``.
+
+        ``warm_start`` (this guest's part of a saved model) continues training from its weights
+        and iteration count up to ``max_iter`` epochs in all (the optimizer state restarts).
+        ``validate`` (aligned validation features and labels) is scored after the epochs
+        ``validation_freqs`` names; hosts send partial scores of those rows and learn only
+        whether to stop and, with early stopping, which epoch's weights to keep.
+        """
         param = self.param
         check_topology(ctx, param)
         features = check_features(x, "guest features")
         labels = _check_labels(y, features.shape[0])
         rows, width = features.shape
+        checker = self._validation(features.shape[1], validate)
         fit_ctx = ctx.sub("fit")
         key = receive_public_key(fit_ctx, param.encrypt_param.backend)
-        for host, count in zip(fit_ctx.hosts, fit_ctx.hosts.get("n_rows"), strict=True):
-            if expect(count, int, "n_rows", host) != rows:
-                raise ValueError(f"{host.party} has {count} aligned rows, the guest has {rows}")
+        start = warm_start.n_iter if warm_start is not None else 0
+        widths = self._host_shapes(fit_ctx, rows, start, checker)
+        check_batch_safety(param, rows, widths)
+        send_setup(fit_ctx, start, checker is not None)
 
         intercept = param.init_param.fit_intercept
         design = np.hstack([features, np.ones((rows, 1))]) if intercept else features
-        coef = initial_weights(param, design.shape[1])
-        if intercept:
-            coef[-1] = 0.0 if param.init_param.init_method != "const" else coef[-1]
+        coef = self._initial(design.shape[1], width, warm_start)
         penalised = np.array([True] * width + ([False] if intercept else []))
         optimizer = Optimizer(param, design.shape[1], penalised)
-        seed = param.init_param.random_seed
-        rng = np.random.default_rng(seed) if param.shuffle else None
+        rng = batch_rng(param)
         signed = 2.0 * labels - 1.0
-
-        model = HeteroLRModel("guest", coef[:width], float(coef[-1]) if intercept else 0.0)
-        for epoch, it_ctx in fit_ctx.iterations(param.max_iter):
-            batches = make_batches(rows, param.batch_size, rng)
+        model = HeteroLRModel("guest", coef[:width], n_iter=start)
+        snapshots: dict[int, NDArray[np.float64]] = {}
+        for epoch, it_ctx in fit_ctx.iterations(param.max_iter, start):
+            batches = epoch_batches(param, rows, rng)
             it_ctx.hosts.put("batches", batches)
             it_ctx.arbiter.put("batch_sizes", [int(b.size) for b in batches])
             previous, started = coef.copy(), time.perf_counter()
@@ -89,12 +99,80 @@ class HeteroLRGuest:
                 coef = self._batch(
                     b_ctx, key, design[idx], labels[idx], signed[idx], coef, optimizer, epoch, more
                 )
-            if end_epoch(it_ctx, param, model, coef - previous, started):
+            converged = end_epoch(it_ctx, param, model, coef - previous, started)
+            stop = False
+            if checker is not None and param.validates_at(epoch):
+                stop = checker.run(it_ctx, epoch, coef, intercept)
+                if param.early_stopping_rounds is not None:
+                    snapshots[epoch] = coef.copy()
+            if converged or stop:
                 break
+        if checker is not None:
+            coef = checker.finish(fit_ctx, model, snapshots, coef)
         model.weights = coef[:width].copy()
         model.intercept = float(coef[-1]) if intercept else 0.0
         self.model = model
         return model
+
+    def _validation(
+        self, width: int, validate: tuple[ArrayLike, ArrayLike] | None
+    ) -> GuestValidation | None:
+        if validate is None:
+            if self.param.validation_freqs is not None:
+                raise ValueError("validation_freqs is set but there are no validation rows")
+            return None
+        if self.param.validation_freqs is None:
+            raise ValueError("validation rows were given but validation_freqs is not set")
+        x_val = check_features(validate[0], "guest validation features")
+        if x_val.shape[1] != width:
+            raise ValueError(
+                f"guest validation features have {x_val.shape[1]} columns, training {width}"
+            )
+        y_val = _check_labels(validate[1], x_val.shape[0])
+        return GuestValidation(self.param, "binary", x_val, y_val, _sigmoid)
+
+    def _host_shapes(
+        self, ctx: Context, rows: int, start: int, checker: GuestValidation | None
+    ) -> list[int]:
+        """Check every host's rows, validation rows and first epoch; their feature counts."""
+        widths = []
+        validate_rows = checker.rows if checker is not None else 0
+        for host, value in zip(ctx.hosts, ctx.hosts.get("shape"), strict=True):
+            shape = expect(value, dict, "shape", host)
+            if shape.get("rows") != rows:
+                raise ValueError(
+                    f"{host.party} has {shape.get('rows')} aligned rows, the guest has {rows}"
+                )
+            if shape.get("validate_rows") != validate_rows:
+                raise ValueError(
+                    f"{host.party} has {shape.get('validate_rows')} validation rows, "
+                    f"the guest has {validate_rows}"
+                )
+            if shape.get("start") != start:
+                raise ValueError(
+                    f"{host.party}'s model continues from epoch {shape.get('start')}, the "
+                    f"guest's from {start}: warm starts need every party's model of one job"
+                )
+            width = shape.get("features")
+            if not isinstance(width, int) or width < 1:
+                raise ValueError(f"{host.party} sent a bad feature count")
+            widths.append(width)
+        return widths
+
+    def _initial(
+        self, size: int, width: int, warm_start: HeteroLRModel | None
+    ) -> NDArray[np.float64]:
+        param = self.param
+        if warm_start is not None:
+            weights = warm_weights(warm_start, width, "guest")
+            tail = [warm_start.intercept] if param.init_param.fit_intercept else []
+            if not param.init_param.fit_intercept and warm_start.intercept != 0.0:
+                raise ValueError("the warm-start model has an intercept but fit_intercept is false")
+            return np.concatenate([weights, np.asarray(tail, dtype=np.float64)])
+        coef = initial_weights(param, size)
+        if param.init_param.fit_intercept and param.init_param.init_method != "const":
+            coef[-1] = 0.0
+        return coef
 
     def _batch(
         self,
@@ -150,11 +228,9 @@ class HeteroLRGuest:
             raise ValueError(
                 f"guest features have {features.shape[1]} columns, the model {model.weights.size}"
             )
-        p_ctx = ctx.sub("predict")
-        z = features @ model.weights + model.intercept
-        for host, part in zip(p_ctx.hosts, p_ctx.hosts.get("partial_score"), strict=True):
-            scores = expect(part, np.ndarray, "partial_score", host)
-            if scores.shape != z.shape:
-                raise ValueError(f"{host.party} scored {scores.shape[0]} rows, the guest {z.size}")
-            z = z + scores
-        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+        z = add_partial_scores(ctx.sub("predict"), features @ model.weights + model.intercept)
+        return _sigmoid(z)
+
+
+def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)

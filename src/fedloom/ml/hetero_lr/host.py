@@ -8,33 +8,23 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fedloom.crypto import PublicKey
-from fedloom.federation import Context, FederationError
+from fedloom.federation import Context
 from fedloom.ml.hetero_lr._common import (
     HeteroLRModel,
     check_features,
     check_topology,
     end_epoch,
     exchange_gradient,
-    expect,
     expect_cipher,
     receive_public_key,
+    receive_setup,
+    send_partial_scores,
+    warm_weights,
 )
+from fedloom.ml.hetero_lr._validate import PeerValidation
+from fedloom.ml.hetero_lr.batches import check_batches
 from fedloom.ml.hetero_lr.optimizer import Optimizer, initial_weights
 from fedloom.ml.hetero_lr.params import HeteroLRParam
-
-
-def _check_batches(value: object, rows: int, ctx: Context) -> list[NDArray[np.int64]]:
-    batches = expect(value, list, "batches", ctx.guest)
-    seen = 0
-    for batch in batches:
-        if not isinstance(batch, np.ndarray) or batch.dtype.kind not in "iu" or batch.ndim != 1:
-            raise FederationError(f"{ctx.guest.party} sent a malformed batch index")
-        if batch.size and (batch.min() < 0 or batch.max() >= rows):
-            raise FederationError(f"{ctx.guest.party} sent batch indices outside 0..{rows - 1}")
-        seen += batch.size
-    if seen != rows:
-        raise FederationError(f"{ctx.guest.party} sent batches covering {seen} of {rows} rows")
-    return [b.astype(np.int64) for b in batches]
 
 
 class HeteroLRHost:
@@ -45,28 +35,63 @@ class HeteroLRHost:
         self.masking = masking
         self.model: HeteroLRModel | None = None
 
-    def fit(self, ctx: Context, x: ArrayLike) -> HeteroLRModel:
-        """Train on the aligned rows ``x`` (this host's features, same row order as the guest)."""
+    def fit(
+        self,
+        ctx: Context,
+        x: ArrayLike,
+        *,
+        warm_start: HeteroLRModel | None = None,
+        validate: ArrayLike | None = None,
+    ) -> HeteroLRModel:
+        """Train on the aligned rows ``x`` (this host's features, same row order as the guest).
+
+        ``warm_start`` (this host's part of a saved model) continues from its weights; its
+        iteration count must be the guest's. ``validate`` holds this host's features of the
+        guest's validation rows (same order), scored after the epochs ``validation_freqs``
+        names.
+        """
         param = self.param
         check_topology(ctx, param)
         features = check_features(x, "host features")
         rows, width = features.shape
+        x_val = None if validate is None else check_features(validate, "host validation features")
+        if x_val is not None and x_val.shape[1] != width:
+            raise ValueError(f"host validation features have {x_val.shape[1]} columns, not {width}")
         fit_ctx = ctx.sub("fit")
         key = receive_public_key(fit_ctx, param.encrypt_param.backend)
-        fit_ctx.guest.put("n_rows", rows)
-        host_index = ctx.parties.hosts.index(ctx.local)
-        coef = initial_weights(param, width, seed_offset=1 + host_index)
+        fit_ctx.guest.put(
+            "shape",
+            {
+                "rows": rows,
+                "features": width,
+                "validate_rows": 0 if x_val is None else int(x_val.shape[0]),
+                "start": warm_start.n_iter if warm_start is not None else 0,
+            },
+        )
+        start, validates = receive_setup(fit_ctx, warm_start)
+        if warm_start is not None:
+            coef = warm_weights(warm_start, width, "host")
+        else:
+            host_index = ctx.parties.hosts.index(ctx.local)
+            coef = initial_weights(param, width, seed_offset=1 + host_index)
         optimizer = Optimizer(param, width, np.ones(width, dtype=bool))
-        model = HeteroLRModel("host", coef)
-        for epoch, it_ctx in fit_ctx.iterations(param.max_iter):
-            batches = _check_batches(it_ctx.guest.get("batches"), rows, it_ctx)
+        model = HeteroLRModel("host", coef, n_iter=start)
+        checker = PeerValidation(param, x_val) if validates else None
+        for epoch, it_ctx in fit_ctx.iterations(param.max_iter, start):
+            batches = check_batches(it_ctx.guest.get("batches"), rows, param, it_ctx.guest)
             previous, started = coef.copy(), time.perf_counter()
             batch_ctxs = it_ctx.batches(len(batches))
             for i, ((_, b_ctx), idx) in enumerate(zip(batch_ctxs, batches, strict=True)):
                 more = epoch < param.max_iter - 1 or i < len(batches) - 1
                 coef = self._batch(b_ctx, key, features[idx], coef, optimizer, epoch, more)
-            if end_epoch(it_ctx, param, model, coef - previous, started):
+            converged = end_epoch(it_ctx, param, model, coef - previous, started)
+            stop = False
+            if checker is not None and param.validates_at(epoch):
+                stop = checker.run(it_ctx, epoch, coef)
+            if converged or stop:
                 break
+        if checker is not None:
+            coef = checker.finish(fit_ctx, model, coef)
         model.weights = coef.copy()
         self.model = model
         return model
@@ -106,4 +131,4 @@ class HeteroLRHost:
             raise ValueError(
                 f"host features have {features.shape[1]} columns, the model {model.weights.size}"
             )
-        ctx.sub("predict").guest.put("partial_score", features @ model.weights)
+        send_partial_scores(ctx.sub("predict"), features, model.weights)

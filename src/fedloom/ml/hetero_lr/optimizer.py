@@ -3,7 +3,12 @@
 Same update rules and learning-rate decay as FATE: ``lr_t = lr / sqrt(1 + decay·t)`` (or
 ``lr / (1 + decay·t)`` without ``decay_sqrt``), t the epoch. L2 adds ``alpha·w`` to the
 gradient; L1 applies the proximal soft-threshold after the step. The intercept is never
-penalised.
+penalised. Nesterov momentum SGD follows FATE's form: ``v = 0.9·m − lr·g``,
+``Δ = 0.9·m − 1.9·v``, ``m = v``, ``w ← w − Δ``.
+
+A warm start (training on from a saved model) restarts the optimizer state (moments, step
+count) from zero: models store weights, not optimizer state. The learning-rate decay continues
+from the saved iteration count, since ``epoch`` counts from the start of the first fit.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from numpy.typing import NDArray
 from fedloom.ml.hetero_lr.params import HeteroLRParam
 
 Vector = NDArray[np.float64]
+_MOMENTUM = 0.9
 
 
 class Optimizer:
@@ -52,6 +58,10 @@ class Optimizer:
         elif p.optimizer == "rmsprop":
             self.v = 0.99 * self.v + 0.01 * g * g
             delta = lr * g / np.sqrt(self.v + 1e-6)
+        elif p.optimizer == "nesterov_momentum_sgd":
+            velocity = _MOMENTUM * self.m - lr * g
+            delta = _MOMENTUM * self.m - (1.0 + _MOMENTUM) * velocity
+            self.m = velocity
         elif p.optimizer == "adagrad":
             self.v = self.v + g * g
             delta = lr * g / np.sqrt(self.v + 1e-7)

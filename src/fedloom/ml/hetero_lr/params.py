@@ -73,10 +73,10 @@ class HeteroLRParam(_Strict):
     penalty: Literal["L1", "L2"] | None = "L2"
     tol: float = Field(default=1e-4, ge=0)
     alpha: float = Field(default=1.0, ge=0)
-    optimizer: Literal["sgd", "rmsprop", "adam", "adagrad"] = "rmsprop"
+    optimizer: Literal["sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd"] = "rmsprop"
     batch_size: int = -1
     shuffle: bool = True
-    batch_strategy: Literal["full"] = "full"
+    batch_strategy: Literal["full", "random"] = "full"
     learning_rate: float = Field(default=0.01, gt=0)
     init_param: InitParam = InitParam()
     max_iter: int = Field(default=100, ge=1)
@@ -85,6 +85,16 @@ class HeteroLRParam(_Strict):
     decay: float = Field(default=1.0, ge=0)
     decay_sqrt: bool = True
     floating_point_precision: int | None = Field(default=23, ge=1, le=53)
+    validation_freqs: int | list[int] | None = None
+    """Validate after epoch ``e`` when ``(e + 1) % freqs == 0`` (int) or ``e in freqs`` (list)."""
+    early_stopping_rounds: int | None = Field(default=None, ge=1)
+    """Stop when a validation metric has not improved for this many validations; the model
+    then keeps the weights of the best validation (of the first metric)."""
+    metrics: list[str] = Field(default_factory=lambda: ["auc", "ks"])
+    """Scalar validation metrics (``fedloom.ml.hetero_lr.validation.SCALAR_METRICS``)."""
+    use_first_metric_only: bool = False
+    threshold: float = 0.5
+    """The class-1 probability from which validation metrics count a row as positive."""
 
     @field_validator("penalty", mode="before")
     @classmethod
@@ -102,6 +112,30 @@ class HeteroLRParam(_Strict):
         if value != -1 and value < 1:
             raise ValueError("batch_size must be -1 (full batch) or a positive number of rows")
         return value
+
+    @field_validator("validation_freqs")
+    @classmethod
+    def _freqs(cls, value: int | list[int] | None) -> int | list[int] | None:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("validation_freqs must be a positive number of epochs")
+        if isinstance(value, list) and any(v < 0 for v in value):
+            raise ValueError("validation_freqs lists epochs, which count from 0")
+        return value
+
+    @model_validator(mode="after")
+    def _random_batches(self) -> HeteroLRParam:
+        if self.batch_strategy == "random" and self.batch_size == -1:
+            raise ValueError("batch_strategy 'random' draws batch_size rows: set batch_size")
+        return self
+
+    def validates_at(self, epoch: int) -> bool:
+        """Whether validation runs after ``epoch`` (0-based), as FATE schedules it."""
+        freqs = self.validation_freqs
+        if freqs is None:
+            return False
+        if isinstance(freqs, int):
+            return (epoch + 1) % freqs == 0
+        return epoch in freqs
 
     @property
     def needs_loss(self) -> bool:

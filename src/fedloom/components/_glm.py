@@ -1,0 +1,274 @@
+"""The runner shared by the GLM modules (HeteroLR, HeteroLinR, HeteroPoisson).
+
+What a task does follows from its inputs, as in FATE:
+
+- ``train_data`` (+ optional ``validate_data``): train, then score the training rows; with a
+  ``model`` input too, training continues from that model (warm start);
+- ``model`` with ``test_data`` (or ``data``) and no ``train_data``: predict with the model.
+
+The guest announces which to the hosts and the arbiter (the arbiter has no data inputs to
+tell from). Output data (guest only): FATE's prediction columns — see :mod:`._glm_output`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel
+
+from fedloom.components._glm_model import LoadedModel, aligned, load_glm_model, model_document
+from fedloom.components._glm_output import prediction_output
+from fedloom.components.base import ComponentError, InputArtifact, TaskCall, TaskResult
+from fedloom.components.io import load_table_with_meta, save_model
+from fedloom.data import Table
+from fedloom.federation import Context
+from fedloom.ml.hetero_lr import HeteroLRModel, announce_task, await_task
+
+Vector = NDArray[np.float64]
+
+
+class GuestAlgorithm(Protocol):
+    """The guest side of a GLM in ``fedloom.ml``."""
+
+    def fit(
+        self,
+        ctx: Context,
+        x: Vector,
+        y: Vector,
+        *,
+        warm_start: HeteroLRModel | None = ...,
+        validate: tuple[Vector, Vector] | None = ...,
+    ) -> HeteroLRModel: ...
+
+    def predict(self, ctx: Context, x: Vector, model: HeteroLRModel | None = ...) -> Vector: ...
+
+
+class HostAlgorithm(Protocol):
+    """A host side of a GLM in ``fedloom.ml``."""
+
+    def fit(
+        self,
+        ctx: Context,
+        x: Vector,
+        *,
+        warm_start: HeteroLRModel | None = ...,
+        validate: Vector | None = ...,
+    ) -> HeteroLRModel: ...
+
+    def predict(self, ctx: Context, x: Vector, model: HeteroLRModel | None = ...) -> None: ...
+
+
+class ArbiterAlgorithm(Protocol):
+    """The arbiter side of a GLM in ``fedloom.ml``."""
+
+    def fit(self, ctx: Context, *, warm_start: HeteroLRModel | None = ...) -> HeteroLRModel: ...
+
+
+@dataclass(frozen=True)
+class GlmSpec:
+    """What differs between the GLM modules; the runner does the rest.
+
+    ``labels`` checks the guest's labels and returns them with the class names (one-vs-rest
+    when there are more than two; ``[]`` for regression). ``guest_table`` may take columns out
+    of the guest's table (HeteroPoisson's exposure) and returns the offset they make.
+    """
+
+    module: str
+    kind: str
+    guest: Any
+    host: Any
+    arbiter: Any
+    labels: Any
+    model_meta: Any
+    guest_table: Any = None
+
+
+def run_glm(spec: GlmSpec, call: TaskCall) -> TaskResult:
+    """A GLM task at any role: fit (possibly warm-started and validated) or predict."""
+    artifact = call.inputs.get("model")
+    loaded = load_glm_model(call, artifact.path) if artifact is not None else None
+    if call.role == "arbiter":
+        return _arbiter(spec, call, loaded)
+    train = call.inputs.get("train_data")
+    test = call.inputs.get("test_data") or call.inputs.get("data")
+    if train is None:
+        if loaded is None or test is None:
+            raise ComponentError(
+                f"{call.module} at the {call.role} needs train_data to train, or a model "
+                "input with test_data to predict"
+            )
+        return _predict(spec, call, loaded, test)
+    if test is not None:
+        raise ComponentError(
+            f"{call.module} trains on train_data or predicts on test_data, not both in one "
+            "task: predict in a second component with this one's model as input"
+        )
+    return _fit(spec, call, loaded, train)
+
+
+def _table(artifact: InputArtifact, call: TaskCall, what: str) -> Table:
+    table, _ = load_table_with_meta(artifact.path)
+    if not table.header:
+        raise ComponentError(f"{call.module} at the {call.role}: the {what} table has no features")
+    if not len(table):
+        raise ComponentError(
+            f"{call.module} at the {call.role}: the {what} table has no rows (no shared ids?)"
+        )
+    return table
+
+
+def _arbiter(spec: GlmSpec, call: TaskCall, loaded: LoadedModel | None) -> TaskResult:
+    task, count = await_task(call.ctx)
+    if task == "predict":
+        return TaskResult()
+    _check_count(call, loaded, count)
+    models = []
+    for k, ctx in _model_contexts(call.ctx, count):
+        warm = loaded.models[k] if loaded is not None else None
+        models.append(spec.arbiter(call).fit(ctx, warm_start=warm))
+    summary = {**_summary(models), "loss": [float(v) for v in models[0].loss_history]}
+    document = model_document(call, spec.model_meta(call.params), models, None, _classes(count))
+    return TaskResult(model=save_model(call.output_dir / "model.json", document), metrics=summary)
+
+
+def _fit(
+    spec: GlmSpec, call: TaskCall, loaded: LoadedModel | None, train: InputArtifact
+) -> TaskResult:
+    table = _table(train, call, "training")
+    offset = None
+    if call.role == "guest" and spec.guest_table is not None:
+        table, offset = spec.guest_table(call, table)
+    header = loaded.header if loaded is not None else list(table.header)
+    x = aligned(table, header, "training")
+    validate = call.inputs.get("validate_data")
+    v_table = _table(validate, call, "validation") if validate is not None else None
+    v_offset = None
+    if v_table is not None and call.role == "guest" and spec.guest_table is not None:
+        v_table, v_offset = spec.guest_table(call, v_table)
+    x_val = aligned(v_table, header, "validation") if v_table is not None else None
+    if call.role == "host":
+        count = await_task(call.ctx)[1]
+        _check_count(call, loaded, count)
+        models = []
+        for k, ctx in _model_contexts(call.ctx, count):
+            host = spec.host(call)
+            warm = loaded.models[k] if loaded is not None else None
+            models.append(host.fit(ctx, x, warm_start=warm, validate=x_val))
+            host.predict(ctx, x, models[-1])
+        document = model_document(
+            call, spec.model_meta(call.params), models, header, _classes(count)
+        )
+        return TaskResult(
+            model=save_model(call.output_dir / "model.json", document), metrics=_summary(models)
+        )
+
+    labels, classes = spec.labels(call, table)
+    if loaded is not None and loaded.classes != (classes if len(classes) > 2 else []):
+        raise ComponentError(
+            f"the warm-start model's classes {loaded.classes} are not the training labels' "
+            f"{classes}"
+        )
+    targets = _targets(labels, classes)
+    announce_task(call.ctx, "fit", len(targets))
+    v_targets: list[Vector | None] = [None] * len(targets)
+    if v_table is not None:
+        v_labels, _ = spec.labels(call, v_table)
+        v_targets = list(_targets(v_labels, classes))
+    models, scores = [], []
+    for (k, ctx), y in zip(_model_contexts(call.ctx, len(targets)), targets, strict=True):
+        guest = spec.guest(call, offset, v_offset)
+        warm = loaded.models[k] if loaded is not None else None
+        y_val = v_targets[k]
+        pair = (x_val, y_val) if x_val is not None and y_val is not None else None
+        models.append(guest.fit(ctx, x, y, warm_start=warm, validate=pair))
+        scores.append(guest.predict(ctx, x, models[-1]))
+    metrics = _summary(models)
+    if len(models) == 1 and models[0].validation:
+        metrics["validate"] = [dict(v) for v in models[0].validation]
+        metrics["best_iteration"] = models[0].best_iteration
+    data, train_metrics = prediction_output(
+        spec.kind, call, table, labels, scores, classes, "train"
+    )
+    metrics.update(train_metrics)
+    document = model_document(
+        call, spec.model_meta(call.params), models, header, classes if len(classes) > 2 else None
+    )
+    path = save_model(call.output_dir / "model.json", document)
+    return TaskResult(data={"data": data}, model=path, metrics=metrics)
+
+
+def _predict(spec: GlmSpec, call: TaskCall, loaded: LoadedModel, test: InputArtifact) -> TaskResult:
+    table = _table(test, call, "test")
+    offset = None
+    if call.role == "guest" and spec.guest_table is not None:
+        table, offset = spec.guest_table(call, table)
+    x = aligned(table, loaded.header, "test")
+    count = max(len(loaded.models), 1)
+    if call.role == "host":
+        task, announced = await_task(call.ctx)
+        if task != "predict" or announced != count:
+            raise ComponentError(
+                f"the guest runs {task!r} with {announced} model(s); this host predicts "
+                f"with {count}"
+            )
+        for k, ctx in _model_contexts(call.ctx, count):
+            spec.host(call).predict(ctx, x, loaded.models[k])
+        return TaskResult()
+    announce_task(call.ctx, "predict", count)
+    guest = spec.guest(call, offset, None)
+    scores = [
+        guest.predict(ctx, x, loaded.models[k]) for k, ctx in _model_contexts(call.ctx, count)
+    ]
+    labels = table.labels
+    data, metrics = prediction_output(
+        spec.kind, call, table, labels, scores, loaded.classes or _binary(spec), "test"
+    )
+    return TaskResult(data={"data": data}, metrics=metrics)
+
+
+def _binary(spec: GlmSpec) -> list[str]:
+    return ["0", "1"] if spec.kind == "binary" else []
+
+
+def _targets(labels: Vector, classes: list[str]) -> list[Vector]:
+    """The fit target of each sub-model: the labels, or one 0/1 vector per class (ovr)."""
+    if len(classes) <= 2:
+        return [labels]
+    values = [float(c) for c in classes]
+    return [(labels == v).astype(np.float64) for v in values]
+
+
+def _classes(count: int) -> list[str] | None:
+    return None if count == 1 else [str(k) for k in range(count)]
+
+
+def _model_contexts(ctx: Context, count: int) -> list[tuple[int, Context]]:
+    """One context per sub-model: the task's own for one model, ``ovr-k`` for one-vs-rest."""
+    if count == 1:
+        return [(0, ctx)]
+    return [(k, ctx.sub(f"ovr-{k}")) for k in range(count)]
+
+
+def _check_count(call: TaskCall, loaded: LoadedModel | None, count: int) -> None:
+    if loaded is not None and len(loaded.models) != count:
+        raise ComponentError(
+            f"the {call.role}'s warm-start model has {len(loaded.models)} sub-models, the "
+            f"guest trains {count}"
+        )
+
+
+def _summary(models: list[HeteroLRModel]) -> dict[str, Any]:
+    return {
+        "n_iter": max(int(m.n_iter) for m in models),
+        "converged": all(bool(m.converged) for m in models),
+    }
+
+
+def params_of(call: TaskCall, kind: type[BaseModel]) -> Any:
+    """``call.params`` checked to be ``kind``."""
+    if not isinstance(call.params, kind):
+        raise ComponentError(f"{call.module} got parameters of type {type(call.params).__name__}")
+    return call.params

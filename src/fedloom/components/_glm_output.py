@@ -1,0 +1,85 @@
+"""The guest's prediction table of a GLM module, with FATE's columns.
+
+The table (``fedloom.components.io`` format) has the ids, the labels (when the input had
+them) and two numeric columns, ``predict_result`` and ``predict_score``. FATE's other two
+columns are in the table meta, so that they are not mistaken for numeric features:
+
+- ``meta["type"]``: ``"train"`` (a training task scoring its training rows) or ``"test"``
+  (a task predicting with a model input);
+- ``meta["predict_detail"]``: one JSON string per row, in row order, as FATE writes it:
+  ``{"0": p0, "1": p1}`` for binary LR, ``{"<class>": score, ...}`` for one-vs-rest,
+  ``{"label": value}`` for regression;
+- ``meta["columns"]``: FATE's column order ``id, label, predict_result, predict_score,
+  predict_detail, type`` for exporters that render the full FATE table.
+
+``predict_result`` is the class (score ≥ ``predict_param.threshold`` for binary, the class of
+the highest score for one-vs-rest) or the predicted value (regression); ``predict_score`` is
+the class-1 probability, the winning class's score, or the predicted value.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fedloom.components.base import TaskCall
+from fedloom.components.evaluation import binary_metrics, normalise_metrics, regression_metrics
+from fedloom.components.io import save_table
+from fedloom.data import Table
+from fedloom.ml.evaluation import multiclass_metrics
+
+Vector = NDArray[np.float64]
+PREDICTION_HEADER = ["predict_result", "predict_score"]
+FATE_COLUMNS = ["id", "label", "predict_result", "predict_score", "predict_detail", "type"]
+
+
+def prediction_output(
+    kind: str,
+    call: TaskCall,
+    table: Table,
+    labels: Vector | None,
+    scores: list[Vector],
+    classes: list[str],
+    data_type: str,
+) -> tuple[Path, dict[str, Any]]:
+    """Write the prediction table of ``scores`` (one vector per sub-model); its metrics."""
+    param: Any = call.params
+    meta: dict[str, Any] = {"source": call.module, "producer": call.ctx.namespace}
+    metrics: dict[str, Any] = {}
+    if kind == "regression":
+        results = score = scores[0]
+        details = [json.dumps({"label": float(v)}) for v in score]
+        if labels is not None:
+            names = list(param.metrics) or None
+            metrics[data_type] = regression_metrics(
+                labels, score, normalise_metrics(names, "regression")
+            )
+    elif len(scores) == 1:
+        threshold = float(param.predict_param.threshold)
+        score = scores[0]
+        results = (score >= threshold).astype(np.float64)
+        details = [json.dumps({"0": float(1.0 - p), "1": float(p)}) for p in score]
+        meta["threshold"] = threshold
+        if labels is not None and 0 < labels.sum() < labels.size:
+            metrics[data_type] = binary_metrics(labels, score, list(param.metrics), threshold)
+    else:
+        stacked = np.column_stack(scores)
+        best = np.argmax(stacked, axis=1)
+        values = np.asarray([float(c) for c in classes])
+        results, score = values[best], stacked[np.arange(stacked.shape[0]), best]
+        details = [
+            json.dumps({c: float(v) for c, v in zip(classes, row, strict=True)})
+            for row in stacked.tolist()
+        ]
+        meta["classes"] = list(classes)
+        if labels is not None:
+            metrics[data_type] = multiclass_metrics(labels, results)
+    predictions = Table(
+        list(table.ids), list(PREDICTION_HEADER), np.column_stack([results, score]), labels
+    )
+    meta.update(type=data_type, columns=FATE_COLUMNS, predict_detail=details)
+    return save_table(call.output_dir / "data.npz", predictions, meta), metrics

@@ -1,0 +1,86 @@
+"""Mini-batches of an epoch: the guest draws them, hosts check what they are sent.
+
+``batch_strategy="full"`` covers every row once per epoch in batches of ``batch_size``
+(shuffled when ``shuffle``); ``"random"`` (FATE's random strategy) trains each epoch on one
+batch of ``batch_size`` distinct rows drawn at random.
+
+A host learns the plaintext gradient ``X_bᵀ·d`` of each batch; with no more rows in a batch
+than it has features it could solve that for the residuals ``d`` and so for the labels. The
+guest therefore refuses any batch that is not larger than every host's feature count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fedloom.federation import FederationError, PartyHandle
+from fedloom.ml.hetero_lr.params import HeteroLRParam
+
+Batch = NDArray[np.int64]
+
+
+def make_batches(rows: int, batch_size: int, rng: np.random.Generator | None) -> list[Batch]:
+    """Row indices of each mini-batch of one epoch (shuffled when ``rng`` is given)."""
+    order = rng.permutation(rows) if rng is not None else np.arange(rows)
+    size = rows if batch_size == -1 else min(batch_size, rows)
+    return [order[i : i + size].astype(np.int64) for i in range(0, rows, size)]
+
+
+def batch_rng(param: HeteroLRParam) -> np.random.Generator | None:
+    """The guest's generator of batch orders (None: rows in order)."""
+    if param.shuffle or param.batch_strategy == "random":
+        return np.random.default_rng(param.init_param.random_seed)
+    return None
+
+
+def epoch_batches(param: HeteroLRParam, rows: int, rng: np.random.Generator | None) -> list[Batch]:
+    """The batches of one epoch under ``param``'s strategy."""
+    if param.batch_strategy == "random":
+        assert rng is not None  # batch_rng always makes one for the random strategy
+        size = min(param.batch_size, rows)
+        return [np.sort(rng.choice(rows, size=size, replace=False)).astype(np.int64)]
+    return make_batches(rows, param.batch_size, rng)
+
+
+def smallest_batch(param: HeteroLRParam, rows: int) -> int:
+    """The fewest rows any batch of an epoch has."""
+    if param.batch_size == -1 or param.batch_size >= rows:
+        return rows
+    if param.batch_strategy == "random":
+        return param.batch_size
+    return rows % param.batch_size or param.batch_size
+
+
+def check_batch_safety(param: HeteroLRParam, rows: int, host_widths: list[int]) -> None:
+    """Refuse batches a host could solve for the residuals (no more rows than its features)."""
+    widest = max(host_widths, default=0)
+    smallest = smallest_batch(param, rows)
+    if smallest <= widest:
+        raise ValueError(
+            f"a batch of {smallest} rows is too small: a host with {widest} features could "
+            f"solve its gradient for the residuals (and so the labels); every batch needs more "
+            f"than {widest} rows (batch_size {param.batch_size}, {rows} rows)"
+        )
+
+
+def check_batches(value: object, rows: int, param: HeteroLRParam, peer: PartyHandle) -> list[Batch]:
+    """The batches the guest sent, checked against this host's rows and ``param``'s strategy."""
+    if not isinstance(value, list):
+        raise FederationError(f"{peer.party} sent {type(value).__name__} as 'batches'")
+    seen = np.zeros(rows, dtype=np.int64)
+    for batch in value:
+        if not isinstance(batch, np.ndarray) or batch.dtype.kind not in "iu" or batch.ndim != 1:
+            raise FederationError(f"{peer.party} sent a malformed batch index")
+        if batch.size and (batch.min() < 0 or batch.max() >= rows):
+            raise FederationError(f"{peer.party} sent batch indices outside 0..{rows - 1}")
+        np.add.at(seen, batch.astype(np.int64), 1)
+    if param.batch_strategy == "random":
+        expected = min(param.batch_size, rows)
+        if len(value) != 1 or int(seen.sum()) != expected or seen.max(initial=0) > 1:
+            raise FederationError(
+                f"{peer.party} sent a random batch that is not {expected} distinct rows"
+            )
+    elif not np.all(seen == 1):
+        raise FederationError(f"{peer.party} sent batches that do not cover each row once")
+    return [b.astype(np.int64) for b in value]
