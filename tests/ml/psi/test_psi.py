@@ -281,7 +281,7 @@ def test_params_defaults_follow_fate() -> None:
         ({"intersect_method": "raw"}, ("intersect_method",)),
         ({"intersect_method": 1}, ("intersect_method",)),
         ({"only_output_key": True}, ("only_output_key",)),
-        ({"rsa_params": {"salt": "x"}}, ("rsa_params", "salt")),
+        ({"rsa_params": {"hash_method": "md5"}}, ("rsa_params", "hash_method")),
         ({"rsa_params": {"key_length": 512}}, ("rsa_params", "key_length")),
         ({"rsa_params": {"key_length": "2048"}}, ("rsa_params", "key_length")),
         ({"ecdh_params": {"curve": "curve25519"}}, ("ecdh_params", "curve")),

@@ -18,6 +18,7 @@ tag                                      direction    value
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,10 +29,11 @@ from numpy.typing import NDArray
 
 from fedloom.ml.psi.params import IntersectParam
 
-DEFAULT_BATCH_SIZES: dict[str, int] = {"rsa": 10_000, "ecdh": 100_000}
+DEFAULT_BATCH_SIZES: dict[str, int] = {"rsa": 10_000, "ecdh": 100_000, "dh": 2_000}
 """Ids per message by method. A batch bounds the memory of one batch's crypto state, and the
 time a party waits for its peer's next message (one batch of work: ~20-40 s for 2048-bit RSA,
-~10 s for X25519), which must stay well under the federation's receive timeout."""
+~10 s for X25519, ~6 s for 2048-bit DH), which must stay well under the federation's receive
+timeout."""
 DIGEST_BYTES = 32
 PIPELINE_DEPTH = 2
 """Guest query batches sent and unanswered before the guest waits for a reply (the next one
@@ -63,12 +65,19 @@ class IntersectionResult:
     where ``ids[i]`` sits in this party's input, to pick the rows. A host run without
     ``sync_intersect_ids`` is never told the intersection: both fields are then ``None`` and
     :attr:`known` is False. An empty intersection is a known result with no ids.
+
+    ``cardinality`` is the size learned by a cardinality-only run (whose ``ids`` are None);
+    ``new_ids`` the fresh random ids that replace ``ids`` with ``new_sample_id`` (same order);
+    ``cache`` what a ``make_cache`` run hands to a later run (see ``cache.py``).
     """
 
     method: str
     input_count: int
     ids: list[str] | None
     positions: I64 | None
+    cardinality: int | None = None
+    new_ids: list[str] | None = None
+    cache: Any = None
 
     @property
     def known(self) -> bool:
@@ -78,7 +87,7 @@ class IntersectionResult:
     @property
     def count(self) -> int | None:
         """Size of the intersection, or None when it is not known here."""
-        return None if self.ids is None else len(self.ids)
+        return self.cardinality if self.ids is None else len(self.ids)
 
     @property
     def is_empty(self) -> bool:
@@ -97,9 +106,45 @@ def check_ids(ids: Sequence[str]) -> None:
         seen.add(x)
 
 
-def encode(ids: Sequence[str]) -> list[bytes]:
-    """The UTF-8 bytes that the protocols hash, for a batch of ids."""
-    return [x.encode("utf-8") for x in ids]
+_SALTED_DOMAIN = b"fedloom/psi/salted-id/v1\x00"
+
+
+@dataclass(frozen=True)
+class IdHash:
+    """How ids become the bytes that a method hashes into its group (``salt``, ``hash_method``).
+
+    With the defaults (``sha256``, no salt) the bytes are the id's UTF-8 (every group hash is
+    already a domain-separated SHA-256). Otherwise they are ``hash_method(domain, len(salt),
+    salt, id)``: both parties must use the same salt and hash, or nothing matches.
+    """
+
+    hash_method: str = "sha256"
+    salt: str = ""
+
+    @property
+    def plain(self) -> bool:
+        """True when ids go to the group hash as their UTF-8 bytes."""
+        return self.hash_method == "sha256" and not self.salt
+
+    def encode(self, ids: Sequence[str]) -> list[bytes]:
+        """The bytes that the protocols hash, for a batch of ids."""
+        raw = [x.encode("utf-8") for x in ids]
+        if self.plain:
+            return raw
+        salt = self.salt.encode("utf-8")
+        prefix = hashlib.new(self.hash_method)
+        prefix.update(_SALTED_DOMAIN + len(salt).to_bytes(8, "big") + salt)
+        out = []
+        for x in raw:
+            h = prefix.copy()
+            h.update(x)
+            out.append(h.digest())
+        return out
+
+
+def encode(ids: Sequence[str], hashing: IdHash | None = None) -> list[bytes]:
+    """The bytes that the protocols hash, for a batch of ids (see :class:`IdHash`)."""
+    return (hashing or IdHash()).encode(ids)
 
 
 def known_result(method: str, ids: Sequence[str], selected: NDArray[Any]) -> IntersectionResult:
@@ -164,24 +209,36 @@ def check_positions(value: object, size: int) -> I64:
     return positions
 
 
+HELLO_FIELDS = ("intersect_method", "sync_intersect_ids", "cardinality_only", "sync_cardinality")
+"""Parameters the guest and a host must agree on, checked from the host's ``hello``."""
+
+
+def hashing_tag(params: IntersectParam) -> str:
+    """A short fingerprint of the id hashing (hash method and salt) both parties must share."""
+    h = params.hashing
+    raw = f"{params.intersect_method}\x00{h.hash_method}\x00{h.salt}".encode()
+    return hashlib.sha256(b"fedloom/psi/hashing-tag/v1\x00" + raw).hexdigest()[:16]
+
+
 def make_hello(params: IntersectParam, host_batches: int, setup: dict[str, Any]) -> dict[str, Any]:
     """The host's opening message."""
-    return {
-        "intersect_method": params.intersect_method,
-        "sync_intersect_ids": params.sync_intersect_ids,
-        "host_batches": host_batches,
-        "setup": setup,
-    }
+    hello: dict[str, Any] = {field: getattr(params, field) for field in HELLO_FIELDS}
+    hello.update(host_batches=host_batches, setup=setup, hashing=hashing_tag(params))
+    return hello
 
 
 def read_hello(hello: object, params: IntersectParam, host: object) -> tuple[int, dict[str, Any]]:
     """Check a host's opening message against the guest's params; ``(host_batches, setup)``."""
     if not isinstance(hello, dict) or not isinstance(hello.get("setup"), dict):
         raise IntersectionError(f"{host}: malformed hello message")
-    for field in ("intersect_method", "sync_intersect_ids"):
+    for field in HELLO_FIELDS:
         theirs, ours = hello.get(field), getattr(params, field)
         if theirs != ours:
             raise IntersectionError(f"{host} runs {field}={theirs!r} but the guest has {ours!r}")
+    if hello.get("hashing") != hashing_tag(params):
+        raise IntersectionError(
+            f"{host} hashes ids with another salt or hash_method than the guest"
+        )
     return check_count(hello.get("host_batches"), f"{host} hello.host_batches"), hello["setup"]
 
 

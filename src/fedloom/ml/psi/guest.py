@@ -9,14 +9,19 @@ crypto of each batch is spread over the run's worker processes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Generator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from fedloom.crypto import rsa_blind, x25519
+from fedloom.crypto import dh_group, rsa_blind, x25519
 from fedloom.federation import Context, Party, PartyHandle
+from fedloom.ml.psi.bloom import preprocess_guest
+from fedloom.ml.psi.cache import GuestCache, GuestEntry, check_cache_use, params_tag
+from fedloom.ml.psi.cardinality import guest_cardinality
 from fedloom.ml.psi.common import (
     DIGEST_BYTES,
     GUEST_IDS,
@@ -29,6 +34,7 @@ from fedloom.ml.psi.common import (
     REPLY,
     U8,
     VALUES,
+    IdHash,
     IntersectionError,
     IntersectionResult,
     as_rows,
@@ -40,14 +46,15 @@ from fedloom.ml.psi.common import (
     read_hello,
     resolve_batch_size,
 )
-from fedloom.ml.psi.kernels import ECDHKernel, Kernel, RSAGuestKernel
+from fedloom.ml.psi.kernels import DHKernel, ECDHKernel, Kernel, RSAGuestKernel
 from fedloom.ml.psi.params import IntersectParam
+from fedloom.ml.psi.sample_ids import finish_sample_ids
 from fedloom.ml.psi.workers import Chunked, Workers, check_workers, resolve_workers
 
 Match = tuple[NDArray[np.intp], NDArray[np.intp]]
 
 
-def _rsa_kernel(setup: dict[str, Any], min_key_length: int, host: Party) -> RSAGuestKernel:
+def _rsa_kernel(setup: dict[str, Any], params: IntersectParam, host: Party) -> RSAGuestKernel:
     """The kernel for a host's RSA public key, after checking the key against the policy."""
     n, e = setup.get("n"), setup.get("e")
     if not isinstance(n, int) or not isinstance(e, int):
@@ -56,12 +63,22 @@ def _rsa_kernel(setup: dict[str, Any], min_key_length: int, host: Party) -> RSAG
         key = rsa_blind.RSABlindPublicKey(n, e)
     except ValueError as exc:
         raise IntersectionError(f"{host}: {exc}") from exc
+    min_key_length = params.rsa_params.key_length
     if key.key_length < min_key_length:
         raise IntersectionError(
             f"{host} sent a {key.key_length}-bit RSA key; rsa_params.key_length "
             f"requires at least {min_key_length}"
         )
-    return RSAGuestKernel(key)
+    return RSAGuestKernel(key, _hashing(params))
+
+
+def _hashing(params: IntersectParam) -> IdHash:
+    return IdHash(params.hashing.hash_method, params.hashing.salt)
+
+
+def rsa_key_tag(setup: dict[str, Any]) -> str:
+    """A digest of the host's RSA public key in its hello (binds a guest cache to the key)."""
+    return hashlib.sha256(f"{setup.get('n')}/{setup.get('e')}".encode()).hexdigest()[:32]
 
 
 class _Guest:
@@ -69,15 +86,20 @@ class _Guest:
 
     RSA: blind ``H(x)`` under the host's public key, unblind the signatures and hash them; the
     host's values are compared as they come. ECDH: mask ``H(x)`` with a fresh secret ``a``, and
-    the host's ``b·H(y)`` to ``a·b·H(y)``; the host's replies are compared as they come.
+    the host's ``b·H(y)`` to ``a·b·H(y)``. DH: the same with ``H(x)^a mod p``, comparing
+    hashes of the doubly encrypted elements.
     """
 
     def __init__(self, kernel: Kernel, pool: Workers) -> None:
         self.kernel, self.pool = kernel, pool
         self.rsa = isinstance(kernel, RSAGuestKernel)
-        self.query_width = (
-            kernel.key.byte_length if isinstance(kernel, RSAGuestKernel) else x25519.POINT_BYTES
-        )
+        self.dh = isinstance(kernel, DHKernel)
+        if isinstance(kernel, RSAGuestKernel):
+            self.query_width, self.value_width = kernel.key.byte_length, DIGEST_BYTES
+        elif isinstance(kernel, DHKernel):
+            self.query_width = self.value_width = kernel.group.byte_length
+        else:
+            self.query_width = self.value_width = x25519.POINT_BYTES
 
     def _map(self, method: str, width: int, *columns: bytes) -> Chunked:
         """``method(*chunks, offset)`` over row chunks of ``columns`` (rows of ``width`` bytes)."""
@@ -102,18 +124,21 @@ class _Guest:
         return as_rows(payload, self.query_width), b"".join(u for _, u in parts)
 
     def read_reply(self, reply: object, state: bytes | None, rows: int) -> Chunked | U8:
-        """The own ids' comparable values from the host's reply (a job for RSA)."""
+        """The own ids' comparable values from the host's reply (a job for RSA and DH)."""
         checked = check_rows(reply, self.query_width, rows, REPLY)
-        if state is None:
-            return checked
-        return self._map("finish", self.query_width, checked.tobytes(), state)
+        if state is not None:
+            return self._map("finish", self.query_width, checked.tobytes(), state)
+        if self.dh:
+            return self._map("digest", self.query_width, checked.tobytes())
+        return checked
 
     def read_host_values(self, values: object) -> Chunked | U8:
-        """The host's comparable values from what it sent (a job for ECDH)."""
-        checked = check_rows(values, DIGEST_BYTES, None, VALUES)
+        """The host's comparable values from what it sent (a job for ECDH and DH)."""
+        checked = check_rows(values, self.value_width, None, VALUES)
         if self.rsa:
             return checked
-        return self._map("mask", DIGEST_BYTES, checked.tobytes())
+        method = "mask_digest" if self.dh else "mask"
+        return self._map(method, self.value_width, checked.tobytes())
 
 
 def _rows(value: Chunked | U8, what: str) -> U8:
@@ -130,7 +155,9 @@ class IntersectionGuest:
 
     ``batch_size`` (ids per message) defaults by method, see ``DEFAULT_BATCH_SIZES``.
     ``workers``: local processes for the crypto (None: one per CPU for large inputs, see
-    ``workers.resolve_workers``; 1: inline).
+    ``workers.resolve_workers``; 1: inline). ``make_cache``: also return a
+    :class:`~fedloom.ml.psi.cache.GuestCache` in the result; ``cache``: use one from an earlier
+    run against the same hosts (see ``cache.py``).
     """
 
     def __init__(
@@ -139,21 +166,36 @@ class IntersectionGuest:
         *,
         batch_size: int | None = None,
         workers: int | None = None,
+        make_cache: bool = False,
+        cache: GuestCache | None = None,
     ) -> None:
         self.params = params if params is not None else IntersectParam()
         self.batch_size = resolve_batch_size(batch_size, self.params)
         self.workers = check_workers(workers)
+        check_cache_use(self.params, make_cache, cache is not None)
+        self.make_cache, self.cache = make_cache, cache
 
     def run(self, ctx: Context, ids: Sequence[str]) -> IntersectionResult:
-        """Intersect ``ids`` (unique str) with every host's ids; the guest always learns it."""
+        """Intersect ``ids`` (unique str) with every host's ids; the guest always learns it
+        (only its size with ``cardinality_only``)."""
         if not ctx.is_guest:
             raise ValueError(f"IntersectionGuest runs at the guest, not at {ctx.local}")
         hosts = list(ctx.parties.hosts)
         if not hosts:
             raise ValueError("intersection needs at least one host")
         check_ids(ids)
+        params = self.params
+        if params.cardinality_only:
+            return guest_cardinality(ctx, params, ids, self.batch_size, self.workers)
+        full = list(ids)
+        kept: NDArray[np.int64] | None = None
+        if params.preprocess is not None:
+            kept = np.flatnonzero(preprocess_guest(ctx, params.preprocess, ids)).astype(np.int64)
+            ids = [ids[i] for i in kept.tolist()]
+        made: dict[int, GuestEntry] = {}
         with Workers(resolve_workers(self.workers, len(ids))) as pool:
-            matches = _round_robin([self._exchange(ctx, host, ids, pool) for host in hosts])
+            exchanges = [self._exchange(ctx, host, ids, pool, made) for host in hosts]
+            matches = _round_robin(exchanges)
 
         in_all = np.ones(len(ids), dtype=bool)
         for guest_rows, _ in matches:
@@ -161,20 +203,58 @@ class IntersectionGuest:
             member[guest_rows] = True
             in_all &= member
         selected = np.flatnonzero(in_all)
-        if self.params.sync_intersect_ids:
+        if params.sync_intersect_ids:
             for host, (guest_rows, host_rows) in zip(hosts, matches, strict=True):
                 host_position = np.full(len(ids), -1, dtype=np.int64)
                 host_position[guest_rows] = host_rows
                 PartyHandle(ctx, host).put(POSITIONS, np.sort(host_position[selected]))
-        return known_result(self.params.intersect_method, ids, selected)
+        if kept is not None:
+            selected = kept[selected]
+        result = known_result(params.intersect_method, full, selected)
+        if self.make_cache:
+            cache = GuestCache(params.intersect_method, params_tag(params), made)
+            result = replace(result, cache=cache)
+        return finish_sample_ids(ctx, params, result)
 
     def _kernel(self, setup: dict[str, Any], host: Party) -> Kernel:
-        if self.params.intersect_method == "rsa":
-            return _rsa_kernel(setup, self.params.rsa_params.key_length, host)
-        return ECDHKernel(x25519.generate_secret())
+        params = self.params
+        if params.intersect_method == "rsa":
+            return _rsa_kernel(setup, params, host)
+        if params.intersect_method == "ecdh":
+            return ECDHKernel(x25519.generate_secret(), _hashing(params))
+        group = dh_group.DHGroup(params.dh_params.key_length)
+        if setup.get("key_length") != group.key_length:
+            raise IntersectionError(f"{host} runs another DH group than the guest")
+        return DHKernel(group, dh_group.generate_exponent(group), _hashing(params))
+
+    def _cached_values(
+        self, setup: dict[str, Any], host: Party, host_batches: int
+    ) -> tuple[U8 | None, str | None]:
+        """``(cached host values, cache id to make)`` from the host's hello and our cache."""
+        offer = setup.get("cache")
+        key_tag = rsa_key_tag(setup) if self.params.intersect_method == "rsa" else ""
+        if offer is None:
+            if self.cache is not None or self.make_cache:
+                raise IntersectionError(f"{host} neither makes nor uses an intersection cache")
+            return None, None
+        if not isinstance(offer, dict) or len(offer) != 1:
+            raise IntersectionError(f"{host}: malformed cache offer")
+        if "make" in offer and self.make_cache:
+            return None, str(offer["make"])
+        if "use" in offer and self.cache is not None:
+            if host_batches:
+                raise IntersectionError(f"{host} uses a cache but sends its values again")
+            values = self.cache.entry(self.params, host.party_id, offer["use"], key_tag)
+            return values, None
+        raise IntersectionError(f"{host} and the guest disagree on using an intersection cache")
 
     def _exchange(
-        self, ctx: Context, host: Party, ids: Sequence[str], pool: Workers
+        self,
+        ctx: Context,
+        host: Party,
+        ids: Sequence[str],
+        pool: Workers,
+        made: dict[int, GuestEntry],
     ) -> Generator[None, None, Match]:
         """The pairwise protocol with one host; yields between batches, returns the matches.
 
@@ -184,6 +264,7 @@ class IntersectionGuest:
         peer = PartyHandle(ctx, host)
         host_batches, setup = read_hello(peer.get(HELLO), self.params, host)
         guest = _Guest(self._kernel(setup, host), pool)
+        cached, making = self._cached_values(setup, host, host_batches)
         bounds = batch_bounds(len(ids), self.batch_size)
         peer.put(QUERY_BATCHES, len(bounds))
         queries = [PartyHandle(c, host) for _, c in ctx.sub(GUEST_IDS).batches(len(bounds))]
@@ -191,6 +272,7 @@ class IntersectionGuest:
 
         own = np.empty((len(ids), DIGEST_BYTES), dtype=np.uint8)
         theirs: list[U8] = []
+        received: list[U8] = []
         states: dict[int, bytes | None] = {}
 
         def start(b: int) -> Chunked:
@@ -201,11 +283,23 @@ class IntersectionGuest:
             payload, states[b] = guest.query_payload(job)
             queries[b].put(QUERY, payload)
 
+        def host_values(step: int) -> Chunked | U8:
+            if cached is not None:
+                begin, end = step * self.batch_size, (step + 1) * self.batch_size
+                return guest.read_host_values(cached[begin:end])
+            value = answers[step].get(VALUES)
+            if making is not None:
+                received.append(check_rows(value, guest.value_width, None, VALUES))
+            return guest.read_host_values(value)
+
+        their_batches = host_batches
+        if cached is not None:
+            their_batches = -(-len(cached) // self.batch_size)
         first = [start(b) for b in range(min(PIPELINE_DEPTH, len(bounds)))]
         for b, job in enumerate(first):
             send(b, job)
         yield
-        for step in range(max(len(bounds), host_batches)):
+        for step in range(max(len(bounds), their_batches)):
             ahead = step + PIPELINE_DEPTH
             upcoming = start(ahead) if ahead < len(bounds) else None
             mine = theirs_job = None
@@ -215,15 +309,22 @@ class IntersectionGuest:
                 mine = guest.read_reply(reply, states.pop(step), end - begin)
             if upcoming is not None:
                 send(ahead, upcoming)
-            if step < host_batches:
-                theirs_job = guest.read_host_values(answers[step].get(VALUES))
+            if step < their_batches:
+                theirs_job = host_values(step)
             if mine is not None:
                 own[begin:end] = _rows(mine, REPLY)
             if theirs_job is not None:
                 theirs.append(_rows(theirs_job, VALUES))
             yield
-        host_values = np.concatenate(theirs) if theirs else np.empty((0, DIGEST_BYTES), np.uint8)
-        return match_rows(own, host_values)
+        if making is not None:
+            width = guest.value_width
+            kept = np.concatenate(received) if received else np.empty((0, width), np.uint8)
+            key_tag = rsa_key_tag(setup) if guest.rsa else ""
+            made[host.party_id] = GuestEntry(making, key_tag, kept)
+        host_values_all = (
+            np.concatenate(theirs) if theirs else np.empty((0, DIGEST_BYTES), np.uint8)
+        )
+        return match_rows(own, host_values_all)
 
 
 def _round_robin(exchanges: list[Generator[None, None, Match]]) -> list[Match]:

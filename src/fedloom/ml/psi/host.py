@@ -1,31 +1,40 @@
 """The host side of the Intersection component: answers the guest, learns the result only on sync.
 
-The host keys its own ids (RSA: ``H2(H(x)^d)``; ECDH: ``b·H(x)``) in a secret random order so
-that the positions the guest matches say nothing about the host's input, answers the guest's
-blinded or masked queries, and, with ``sync_intersect_ids``, maps the positions the guest sends
-back to its own ids. Without sync it receives nothing about the intersection and its result has
-``ids is None``. The crypto of each batch is spread over the run's worker processes.
+The host keys its own ids (RSA: ``H2(H(x)^d)``; ECDH: ``b·H(x)``; DH: ``H(x)^b mod p``) in a
+secret random order so that the positions the guest matches say nothing about the host's input,
+answers the guest's blinded or masked queries, and, with ``sync_intersect_ids``, maps the
+positions the guest sends back to its own ids. Without sync it receives nothing about the
+intersection and its result has ``ids is None``. The crypto of each batch is spread over the
+run's worker processes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
-from fedloom.crypto import rsa_blind, x25519
+import numpy as np
+
+from fedloom.crypto import dh_group, rsa_blind, x25519
 from fedloom.federation import Context, PartyHandle
+from fedloom.ml.psi.bloom import preprocess_host
+from fedloom.ml.psi.cache import HostCache, check_cache_use, ids_digest, new_cache_id, params_tag
+from fedloom.ml.psi.cardinality import host_cardinality
 from fedloom.ml.psi.common import (
     DIGEST_BYTES,
     GUEST_IDS,
     HELLO,
     HOST_IDS,
+    I64,
     POSITIONS,
     QUERY,
     QUERY_BATCHES,
     REPLY,
     U8,
     VALUES,
+    IdHash,
     IntersectionError,
     IntersectionResult,
     as_rows,
@@ -40,25 +49,45 @@ from fedloom.ml.psi.common import (
     secure_permutation,
     unknown_result,
 )
-from fedloom.ml.psi.kernels import ECDHKernel, Kernel, RSAHostKernel
+from fedloom.ml.psi.kernels import DHKernel, ECDHKernel, Kernel, RSAHostKernel
 from fedloom.ml.psi.params import IntersectParam
+from fedloom.ml.psi.sample_ids import finish_sample_ids
 from fedloom.ml.psi.workers import Chunked, Workers, check_workers, resolve_workers
 
 
 class _Host:
     """One run's key and the two per-batch operations: key own ids, answer a query batch."""
 
-    def __init__(self, params: IntersectParam) -> None:
+    def __init__(self, params: IntersectParam, cache: HostCache | None = None) -> None:
         self.kernel: Kernel
-        if params.intersect_method == "rsa":
-            key = rsa_blind.generate_rsa_keypair(params.rsa_params.key_length)
-            self.kernel = RSAHostKernel(key)
-            self.setup: dict[str, Any] = {"n": int(key.public_key.n), "e": int(key.public_key.e)}
+        self.setup: dict[str, Any] = {}
+        hashing = IdHash(params.hashing.hash_method, params.hashing.salt)
+        method = params.intersect_method
+        if method == "rsa":
+            if cache is not None:
+                p, q, e = cache.key
+                key = rsa_blind.RSABlindPrivateKey(p, q, e)
+            else:
+                key = rsa_blind.generate_rsa_keypair(params.rsa_params.key_length)
+            self.kernel = RSAHostKernel(key, hashing)
+            self.setup = {"n": int(key.public_key.n), "e": int(key.public_key.e)}
             self.query_width = key.public_key.byte_length
+            self.value_width = DIGEST_BYTES
+            self.key: tuple[int, ...] = key.private_numbers()
+            self.secret = b""
+        elif method == "ecdh":
+            self.secret = cache.secret if cache is not None else x25519.generate_secret()
+            self.kernel = ECDHKernel(self.secret, hashing)
+            self.query_width = self.value_width = x25519.POINT_BYTES
+            self.key = ()
         else:
-            self.kernel = ECDHKernel(x25519.generate_secret())
-            self.setup = {}
-            self.query_width = x25519.POINT_BYTES
+            group = dh_group.DHGroup(params.dh_params.key_length)
+            exponent = cache.key[0] if cache is not None else dh_group.generate_exponent(group)
+            self.kernel = DHKernel(group, exponent, hashing)
+            self.setup = {"key_length": group.key_length}
+            self.query_width = self.value_width = group.byte_length
+            self.key, self.secret = (exponent,), b""
+        self.reply_method = "reply" if method == "rsa" else "mask"
 
     def own(self, pool: Workers, ids: list[str]) -> Chunked:
         """Start keying a batch of own ids (already in the secret order)."""
@@ -68,9 +97,8 @@ class _Host:
         """Start answering a batch of the guest's blinded or masked ids."""
         raw = check_rows(query, self.query_width, None, QUERY).tobytes()
         width = self.query_width
-        method = "reply" if isinstance(self.kernel, RSAHostKernel) else "mask"
         jobs: list[Future[Any]] = [
-            pool.submit(self.kernel, method, raw[a * width : b * width], a)
+            pool.submit(self.kernel, self.reply_method, raw[a * width : b * width], a)
             for a, b in pool.split(len(raw) // width)
         ]
         return Chunked(jobs)
@@ -91,6 +119,8 @@ class IntersectionHost:
     federation's receive timeout); with several hosts of very different sizes the guest may
     still be busy with a larger host for a while. ``workers``: local processes for the crypto
     (None: one per CPU for large inputs, see ``workers.resolve_workers``; 1: inline).
+    ``make_cache``: also return a :class:`~fedloom.ml.psi.cache.HostCache` in the result;
+    ``cache``: use one from an earlier run against the same guest (see ``cache.py``).
     """
 
     def __init__(
@@ -100,11 +130,15 @@ class IntersectionHost:
         batch_size: int | None = None,
         sync_timeout: float | None = None,
         workers: int | None = None,
+        make_cache: bool = False,
+        cache: HostCache | None = None,
     ) -> None:
         self.params = params if params is not None else IntersectParam()
         self.batch_size = resolve_batch_size(batch_size, self.params)
         self.sync_timeout = sync_timeout
         self.workers = check_workers(workers)
+        check_cache_use(self.params, make_cache, cache is not None)
+        self.make_cache, self.cache = make_cache, cache
 
     def run(self, ctx: Context, ids: Sequence[str]) -> IntersectionResult:
         """Take part in the intersection of ``ids`` (unique str) with the guest's ids.
@@ -115,12 +149,36 @@ class IntersectionHost:
         if not ctx.is_host:
             raise ValueError(f"IntersectionHost runs at a host, not at {ctx.local}")
         check_ids(ids)
-        host = _Host(self.params)
-        order = secure_permutation(len(ids))
-        own_bounds = batch_bounds(len(ids), self.batch_size)
+        params, full = self.params, len(ids)
+        if params.cardinality_only:
+            return host_cardinality(ctx, params, ids, self.batch_size, self.workers)
+        kept: I64 | None = None
+        if params.preprocess is not None:
+            kept = np.flatnonzero(preprocess_host(ctx, params.preprocess, ids)).astype(np.int64)
+            ids = [ids[i] for i in kept.tolist()]
+        result = self._intersect(ctx, ids)
+        if kept is not None:
+            positions = None if result.positions is None else kept[result.positions]
+            result = replace(result, positions=positions, input_count=full)
+        return finish_sample_ids(ctx, params, result)
+
+    def _intersect(self, ctx: Context, ids: Sequence[str]) -> IntersectionResult:
+        cache = self.cache
+        if cache is not None:
+            cache.check(self.params, ctx.guest.party.party_id, ids)
+        host = _Host(self.params, cache)
+        order = cache.order if cache is not None else secure_permutation(len(ids))
+        own_bounds = [] if cache is not None else batch_bounds(len(ids), self.batch_size)
+        setup = dict(host.setup)
+        cache_id = None
+        if cache is not None:
+            setup["cache"] = {"use": cache.cache_id}
+        elif self.make_cache:
+            cache_id = new_cache_id()
+            setup["cache"] = {"make": cache_id}
 
         guest = ctx.guest
-        guest.put(HELLO, make_hello(self.params, len(own_bounds), host.setup))
+        guest.put(HELLO, make_hello(self.params, len(own_bounds), setup))
         query_batches = check_count(guest.get(QUERY_BATCHES), QUERY_BATCHES)
         queries = [
             PartyHandle(c, guest.party) for _, c in ctx.sub(GUEST_IDS).batches(query_batches)
@@ -137,12 +195,19 @@ class IntersectionHost:
                 if step < query_batches:
                     reply = host.reply(pool, queries[step].get(QUERY))
                 if own is not None:
-                    answers[step].put(VALUES, as_rows(own.join(), DIGEST_BYTES))
+                    answers[step].put(VALUES, as_rows(own.join(), host.value_width))
                 if reply is not None:
                     queries[step].put(REPLY, _answer(reply, host.query_width))
 
+        made = None
+        if cache_id is not None:
+            method, digest = self.params.intersect_method, ids_digest(ids)
+            made = HostCache(
+                method, params_tag(self.params), guest.party.party_id, cache_id,
+                host.key, host.secret, digest, order,
+            )  # fmt: skip
         method = self.params.intersect_method
         if not self.params.sync_intersect_ids:
-            return unknown_result(method, len(ids))
+            return replace(unknown_result(method, len(ids)), cache=made)
         positions = check_positions(guest.get(POSITIONS, self.sync_timeout), len(ids))
-        return known_result(method, ids, order[positions])
+        return replace(known_result(method, ids, order[positions]), cache=made)

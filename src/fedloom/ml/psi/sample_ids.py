@@ -1,0 +1,72 @@
+"""FATE's ``new_sample_id``: replace the shared ids by fresh random ids known to both sides.
+
+After a synced intersection every party holds the same sorted list of shared ids. The
+``sample_id_generator`` draws one random 32-hex-digit id per shared row and sends the list, in
+that canonical order, to the other side(s) under the tag ``new_sample_ids``. The new ids are
+independent of the real ones, so they tell the receiver nothing but the count it already knows.
+
+- generator ``guest``: the guest sends the list to every host;
+- generator ``host``: only with one host (with several, they would each draw different ids);
+  it sends the list to the guest.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+
+from fedloom.federation import Context
+from fedloom.ml.psi.common import IntersectionError, IntersectionResult
+from fedloom.ml.psi.params import IntersectParam
+
+NEW_SAMPLE_IDS = "new_sample_ids"
+NEW_ID_HEX = 32
+
+
+def draw_ids(count: int) -> list[str]:
+    """``count`` distinct random ids of 32 hex digits."""
+    out: set[str] = set()
+    while len(out) < count:
+        out.add(secrets.token_hex(NEW_ID_HEX // 2))
+    return sorted(out)
+
+
+def check_new_ids(value: object, count: int, peer: object) -> list[str]:
+    """``value`` if it is ``count`` distinct 32-hex-digit ids, else an IntersectionError."""
+    if not isinstance(value, list) or len(value) != count:
+        raise IntersectionError(f"{peer}: {NEW_SAMPLE_IDS} must be a list of {count} ids")
+    hexdigits = set("0123456789abcdef")
+    for x in value:
+        if not isinstance(x, str) or len(x) != NEW_ID_HEX or not set(x) <= hexdigits:
+            raise IntersectionError(f"{peer}: {NEW_SAMPLE_IDS} holds a malformed id")
+    if len(set(value)) != count:
+        raise IntersectionError(f"{peer}: {NEW_SAMPLE_IDS} repeats an id")
+    return value
+
+
+def finish_sample_ids(
+    ctx: Context, params: IntersectParam, result: IntersectionResult
+) -> IntersectionResult:
+    """``result`` with ``new_ids`` drawn or received, when ``params.new_sample_id``."""
+    if not params.new_sample_id:
+        return result
+    if result.ids is None:  # refused by IntersectParam; a broken invariant otherwise
+        raise IntersectionError("new_sample_id needs a synced intersection")
+    count = len(result.ids)
+    hosts = list(ctx.parties.hosts)
+    if params.sample_id_generator == "host" and len(hosts) != 1:
+        raise ValueError("sample_id_generator 'host' needs exactly one host")
+    generator = ctx.is_guest == (params.sample_id_generator == "guest")
+    if generator:
+        new = draw_ids(count)
+        secrets.SystemRandom().shuffle(new)
+        if ctx.is_guest:
+            ctx.hosts.put(NEW_SAMPLE_IDS, new)
+        else:
+            ctx.guest.put(NEW_SAMPLE_IDS, new)
+    elif ctx.is_guest:
+        peer = ctx.hosts[0]
+        new = check_new_ids(peer.get(NEW_SAMPLE_IDS), count, peer.party)
+    else:
+        new = check_new_ids(ctx.guest.get(NEW_SAMPLE_IDS), count, ctx.guest.party)
+    return replace(result, new_ids=new)
