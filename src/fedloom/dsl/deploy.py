@@ -44,6 +44,14 @@ def build_inference_dsl(
     errors = ErrorCollector()
     if cpn_list is None:
         chosen = [name for name, body in components.items() if _deploys(body, registry)]
+        read = {
+            str(ref).split(".", 1)[0]
+            for name in chosen
+            for refs in ((components[name].get("input") or {}).get("data") or {}).values()
+            for ref in refs
+        }
+        # A source (no inputs) that only fed components left out would read a table for nothing.
+        chosen = [n for n in chosen if components[n].get("input") or n in read]
     else:
         if not cpn_list:
             errors.add("cpn_list", "must name at least one component")
