@@ -292,7 +292,7 @@ def test_reader_keeps_missing_cells_for_data_transform(tmp_path: Path) -> None:
     table = load_table(filled.data["data"])
     assert table.features[:, 0].tolist() == [-1.0, 2.0] and table.labels is not None
     model = load_model(filled.model)  # type: ignore[arg-type]
-    assert model["missing_fill_values"] == {"x0": -1.0}
+    assert model["param"]["imputer_param"]["missing_replace_value"] == {"x0": -1.0}
 
 
 @pytest.mark.unit

@@ -14,7 +14,7 @@ from fedloom.components.base import (
     TaskHooks,
     TaskResult,
 )
-from fedloom.components.data_transform import DataTransformParam
+from fedloom.components.data_transform_param import DataTransformParam
 from fedloom.components.evaluation import EvaluateParam
 from fedloom.components.hetero_lr_param import HeteroLogisticParam
 from fedloom.components.intersection import IntersectionParam

@@ -1,268 +1,320 @@
-"""DataTransform: pick the label column, type the features, fill missing values and outliers.
+"""DataTransform: the Reader's table → typed feature columns (+ label), missing values and
+outliers replaced; its model is the schema, applied as it is to other tables.
 
-Parameters keep FATE's names and defaults (``DataTransformParam``). fedloom reads dense CSV
-tables only; the options of FATE's sparse and tag formats are accepted at their defaults.
+**Fit** (no input ``model``): the format parameters (``input_format``, ``delimitor``,
+``tag_with_value``, ``tag_value_delimitor``) default to the table's upload meta and, when set,
+must agree with it; ``with_label`` / ``label_name`` / ``label_type`` default to the upload meta
+too (for sparse and tag tables they describe each row's layout, so they must agree with it). A
+dense table's features are its columns; sparse and tag rows are parsed here (see
+:mod:`fedloom.components.data_transform_schema` for the columns each format gives). Replacement
+values for missing cells and outliers are learned for every column.
+
+**Transform** (input ``model`` from a DataTransform of the same job, e.g. for validate data, or
+of the deployed model in a predict job): the model's schema is applied exactly — same columns in
+the same order, same tag vocabulary, same replacement values, same types. As in FATE's predict
+conf, only ``need_run`` and the label (``with_label``; ``label_name`` / ``label_type`` when the
+model has no label) may be set; any other parameter set to a value other than the model's is
+refused, and the table's format must be the model's.
+
+The model (JSON) keeps FATE's names: ``meta`` holds the DataTransformParam values used;
+``param`` holds ``header`` (the output columns: the dense columns, ``x<index>`` for sparse, the
+sorted tags for tag), ``sid_name``, ``label_name``, ``imputer_param`` (``missing_replace_value``,
+``missing_value_ratio``) and ``outlier_param`` (``outlier_replace_value``,
+``outlier_value_ratio``). Error messages name ids, rows and columns: they are for this party.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
-from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
 
 from fedloom.components.base import (
     PARTIES,
     ComponentDef,
     ComponentError,
-    FateParam,
     TaskCall,
     TaskResult,
-    lower,
     same_runner,
-    supported,
 )
-from fedloom.components.io import load_table_with_meta, save_model, save_table
-from fedloom.components.reader import MISSING_MARKERS
-from fedloom.data import Table
+from fedloom.components.data_transform_param import INTEGER_TYPES, DataTransformParam
+from fedloom.components.data_transform_schema import (
+    Columns,
+    apply_replacements,
+    dense_columns,
+    first_bad,
+    learn_replacements,
+    listed_mask,
+    ratios,
+    text_columns,
+)
+from fedloom.components.io import load_model, load_table_with_meta, save_model, save_table
+from fedloom.data import (
+    CsvFormatError,
+    Table,
+    TableFormat,
+    TableOptionError,
+    read_text_table,
+    stored_format,
+)
 
-Number = StrictInt | StrictFloat
-FillMethod = Literal["min", "max", "mean", "designated"]
-_NUMERIC_TYPES = ("float64", "float", "int", "int64", "long")
-_NO_STR = {"str": "fedloom tables are numeric; string columns are not supported"}
+__all__ = ["DATA_TRANSFORM", "DataTransformParam", "run_data_transform"]
 
-
-class DataTransformParam(FateParam):
-    """FATE's DataTransform parameters (FATE names and defaults)."""
-
-    input_format: str = "dense"
-    delimitor: str = ","
-    data_type: str = "float64"
-    exclusive_data_type: dict[str, str] | None = None
-    tag_with_value: StrictBool = False
-    tag_value_delimitor: StrictStr = ":"
-    missing_fill: StrictBool = False
-    default_value: Number | list[Number] | None = 0
-    missing_fill_method: FillMethod | None = None
-    missing_impute: list[Number | StrictStr] | None = None
-    outlier_replace: StrictBool = False
-    outlier_replace_method: FillMethod | None = None
-    outlier_impute: list[Number | StrictStr] | None = None
-    outlier_replace_value: Number | list[Number] | None = 0
-    with_label: StrictBool = False
-    label_name: StrictStr = "y"
-    label_type: str = "int"
-    output_format: str = "dense"
-    need_run: StrictBool = True
-    with_match_id: StrictBool = False
-    match_id_name: StrictStr | None = None
-    match_id_index: StrictInt = 0
-
-    only_default: ClassVar[Mapping[str, str]] = {
-        "delimitor": "the CSV delimiter is an upload option of the table (its 'delimiter')",
-        "with_match_id": "match ids are not supported; the table's id column is the sample id",
-        "match_id_name": "match ids are not supported",
-        "match_id_index": "match ids are not supported",
-    }
-
-    _lower = field_validator(
-        "input_format",
-        "output_format",
-        "data_type",
-        "label_type",
-        "missing_fill_method",
-        "outlier_replace_method",
-        mode="before",
-    )(lower)
-
-    @field_validator("input_format", "output_format")
-    @classmethod
-    def _dense(cls, value: str) -> str:
-        why = "fedloom reads and writes dense tables only"
-        return supported(value, ("dense",), {"sparse": why, "tag": why})
-
-    @field_validator("data_type", "label_type")
-    @classmethod
-    def _numeric(cls, value: str) -> str:
-        return supported(value, _NUMERIC_TYPES, _NO_STR)
-
-    @field_validator("exclusive_data_type")
-    @classmethod
-    def _exclusive(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        return {col: supported(t.lower(), _NUMERIC_TYPES, _NO_STR) for col, t in value.items()}
-
-    @field_validator("missing_impute", "outlier_impute")
-    @classmethod
-    def _impute(cls, value: list[float | int | str] | None) -> list[float | int | str] | None:
-        for item in value or []:
-            if isinstance(item, str) and item.strip().lower() not in MISSING_MARKERS:
-                try:
-                    float(item)
-                except ValueError:
-                    raise ValueError(
-                        f"{item!r}: fedloom tables are numeric, so only numbers and the missing "
-                        f"markers {sorted(MISSING_MARKERS)} can be listed"
-                    ) from None
-        return value
+_FORMAT = {
+    "input_format": "input_format",
+    "delimitor": "delimiter",
+    "tag_with_value": "tag_with_value",
+    "tag_value_delimitor": "tag_value_delimitor",
+}
+_LABEL = ("with_label", "label_name", "label_type")
+_NOT_IN_MODEL = frozenset({"need_run", "with_match_id", "match_id_name", "match_id_index"})
+_MODEL_KEYS = tuple(k for k in DataTransformParam.model_fields if k not in _NOT_IN_MODEL)
 
 
 def run_data_transform(call: TaskCall) -> TaskResult:
-    """DataTransform at the guest or a host: input ``data`` → data output ``data`` + model."""
+    """DataTransform at the guest or a host: input ``data`` (and optional ``model``) → data
+    output ``data`` + model."""
     param = call.params
     assert isinstance(param, DataTransformParam)
-    source, _ = load_table_with_meta(call.input("data", "data", "the Reader's output").path)
+    data = call.input("data", "data", "the Reader's output")
+    source, meta = load_table_with_meta(data.path)
     if not param.need_run:
         out = save_table(call.output_dir / "data.npz", source, {"source": "DataTransform"})
         return TaskResult(data={"data": out}, metrics={"need_run": False})
-    header, features, labels = list(source.header), source.features.copy(), None
-    if param.with_label:
-        if param.label_name not in header:
-            raise ComponentError(
-                f"DataTransform: no label column {param.label_name!r} (label_name) in the table; "
-                f"its columns are {header}"
-            )
-        at = header.index(param.label_name)
-        labels = features[:, at].copy()
-        header.pop(at)
-        features = np.delete(features, at, axis=1)
-        _check_labels(source.ids, param.label_name, param.label_type, labels)
+    fmt = _table_format(meta)
+    model_in = call.inputs.get("model")
+    trained: dict[str, Any] | None = None
+    if model_in is None:
+        settings = _fit_settings(param, fmt)
+    else:
+        trained = _load_trained(call.input("model", "model", "a DataTransform model").path)
+        settings = _transform_settings(param, trained, fmt)
+    columns = _columns(source, meta, data.path, settings, trained)
+    if columns.labels is not None:
+        _check_labels(columns, settings.label_name, settings.label_type)
+    header, features = columns.header, columns.features
 
-    missing = np.isnan(features) | _matches(features, param.missing_impute)
+    missing = np.isnan(features) | listed_mask(features, settings.missing_impute)
     missing_values: dict[str, float] = {}
-    if missing.any():
-        if not param.missing_fill:
-            row, col = (int(v) for v in np.argwhere(missing)[0])
-            raise ComponentError(
-                f"DataTransform: column {header[col]!r} has a missing value at id "
-                f"{source.ids[row]!r} (row {row + 1}); set missing_fill to fill missing values"
+    if settings.missing_fill:
+        missing_values = (
+            learn_replacements(
+                features,
+                missing,
+                header,
+                settings.missing_fill_method,
+                settings.default_value,
+                "default_value",
             )
-        missing_values = _replace(
-            features,
-            missing,
-            header,
-            param.missing_fill_method,
-            param.default_value,
-            "default_value",
+            if trained is None
+            else trained["param"]["imputer_param"]["missing_replace_value"]
         )
-    outlier_values: dict[str, float] = {}
+        apply_replacements(features, missing, header, missing_values)
+    elif (bad := first_bad(missing)) is not None:
+        row, col = bad
+        raise ComponentError(
+            f"DataTransform: column {header[col]!r} has a missing value at id "
+            f"{columns.ids[row]!r} (row {row + 1}); set missing_fill to fill missing values"
+        )
     outliers = np.zeros_like(missing)
-    if param.outlier_replace:
-        outliers = _matches(features, param.outlier_impute)
-        outlier_values = _replace(
-            features,
-            outliers,
-            header,
-            param.outlier_replace_method,
-            param.outlier_replace_value,
-            "outlier_replace_value",
+    outlier_values: dict[str, float] = {}
+    if settings.outlier_replace:
+        outliers = listed_mask(features, settings.outlier_impute)
+        outlier_values = (
+            learn_replacements(
+                features,
+                outliers,
+                header,
+                settings.outlier_replace_method,
+                settings.outlier_replace_value,
+                "outlier_replace_value",
+            )
+            if trained is None
+            else trained["param"]["outlier_param"]["outlier_replace_value"]
         )
-    _check_types(source.ids, header, features, param)
+        apply_replacements(features, outliers, header, outlier_values)
+    _check_types(columns, settings)
 
-    table = Table(list(source.ids), header, features, labels)
+    table = Table(list(columns.ids), header, features, columns.labels)
     out = save_table(call.output_dir / "data.npz", table, {"source": "DataTransform"})
-    model = {
+    model = trained or {
         "module": "DataTransform",
-        "header": header,
-        "with_label": param.with_label,
-        "label_name": param.label_name if param.with_label else None,
-        "missing_fill_values": missing_values,
-        "outlier_replace_values": outlier_values,
+        "meta": {key: getattr(settings, key) for key in _MODEL_KEYS},
+        "param": {
+            "header": header,
+            "sid_name": str(meta.get("sid_name", "id")),
+            "label_name": settings.label_name if settings.with_label else None,
+            "imputer_param": {
+                "missing_replace_value": missing_values,
+                "missing_value_ratio": ratios(missing, header),
+            },
+            "outlier_param": {
+                "outlier_replace_value": outlier_values,
+                "outlier_value_ratio": ratios(outliers, header),
+            },
+        },
     }
-    metrics = {
+    metrics: dict[str, Any] = {
+        "mode": "fit" if trained is None else "transform",
+        "input_format": settings.input_format,
         "count": len(table),
         "features": len(header),
-        "missing_filled": int(missing.sum()),
+        "missing_filled": int(missing.sum()) if settings.missing_fill else 0,
         "outliers_replaced": int(outliers.sum()),
     }
+    if settings.input_format == "tag":
+        metrics["unknown_tags"] = columns.unknown_tags
     return TaskResult(
         data={"data": out}, model=save_model(call.output_dir / "model.json", model), metrics=metrics
     )
 
 
-def _matches(features: NDArray[np.float64], listed: list[Any] | None) -> NDArray[np.bool_]:
-    """Cells equal to one of the numbers in ``listed`` (markers are NaN already)."""
-    numbers = [
-        float(v)
-        for v in listed or []
-        if not isinstance(v, str) or v.strip().lower() not in MISSING_MARKERS
-    ]
-    return np.isin(features, np.asarray(numbers, dtype=np.float64))
+def _table_format(meta: dict[str, Any]) -> TableFormat:
+    recorded = meta.get("format")
+    if recorded is None:
+        return TableFormat()
+    if not isinstance(recorded, dict):
+        raise ComponentError("DataTransform: the input's table format is not a JSON object")
+    try:
+        return stored_format(recorded)
+    except TableOptionError as exc:
+        raise ComponentError(f"DataTransform: the input's table format is invalid: {exc}") from None
 
 
-def _replace(
-    features: NDArray[np.float64],
-    mask: NDArray[np.bool_],
-    header: list[str],
-    method: str | None,
-    value: float | int | list[float | int] | None,
-    value_name: str,
-) -> dict[str, float]:
-    """Replace the masked cells in place, column by column; the value used for each column."""
-    if isinstance(value, list) and len(value) != len(header):
-        raise ComponentError(
-            f"DataTransform: {value_name} lists {len(value)} values for {len(header)} features"
-        )
-    used: dict[str, float] = {}
-    for j in np.flatnonzero(mask.any(axis=0)).tolist():
-        kept = features[~mask[:, j], j]
-        if method in (None, "designated"):
-            fill = value[j] if isinstance(value, list) else value
-            if fill is None:
-                raise ComponentError(f"DataTransform: {value_name} is needed to fill {header[j]!r}")
-            replacement = float(fill)
-        elif kept.size == 0:
+def _fit_settings(param: DataTransformParam, fmt: TableFormat) -> DataTransformParam:
+    """The parameters with the table's format filled in (explicit ones must agree with it)."""
+    explicit = param.model_fields_set
+    update: dict[str, Any] = {}
+    structural = dict(_FORMAT) | ({} if fmt.dense else {k: k for k in _LABEL})
+    for name, key in structural.items():
+        table_value = getattr(fmt, key)
+        if name in explicit and getattr(param, name) != table_value:
             raise ComponentError(
-                f"DataTransform: column {header[j]!r} has no value to take a {method} of"
+                f"DataTransform: {name} {getattr(param, name)!r} disagrees with the table, "
+                f"uploaded with {key} {table_value!r}"
             )
-        else:
-            replacement = float(
-                np.min(kept)
-                if method == "min"
-                else np.max(kept)
-                if method == "max"
-                else kept.mean()
-            )
-        features[mask[:, j], j] = replacement
-        used[header[j]] = replacement
-    return used
+        update[name] = table_value
+    if fmt.dense:
+        update |= {name: getattr(fmt, name) for name in _LABEL if name not in explicit}
+    return param.model_copy(update=update)
 
 
-def _check_labels(ids: list[str], name: str, label_type: str, labels: NDArray[np.float64]) -> None:
+def _load_trained(path: Path) -> dict[str, Any]:
+    model = load_model(path)
+    if model.get("module") != "DataTransform" or not isinstance(model.get("meta"), dict):
+        raise ComponentError("DataTransform: input model is not a DataTransform model")
+    try:
+        DataTransformParam.model_validate({k: model["meta"][k] for k in _MODEL_KEYS})
+        param = model["param"]
+        for key in ("imputer_param", "outlier_param"):
+            if not isinstance(param[key], dict):
+                raise TypeError(key)
+        if not all(isinstance(h, str) for h in param["header"]):
+            raise TypeError("header")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ComponentError(f"DataTransform: input model is invalid ({exc})") from None
+    return model
+
+
+def _transform_settings(
+    param: DataTransformParam, trained: dict[str, Any], fmt: TableFormat
+) -> DataTransformParam:
+    """The model's parameters, with the label (and need_run) the predict conf may set."""
+    settings = DataTransformParam.model_validate({k: trained["meta"][k] for k in _MODEL_KEYS})
+    has_label = settings.with_label
+    free = {"with_label"} | (set() if has_label else {"label_name", "label_type"})
+    for name in sorted(param.model_fields_set - free - {"need_run"}):
+        if getattr(param, name) != getattr(settings, name):
+            raise ComponentError(
+                f"DataTransform with an input model applies the trained schema: {name} "
+                f"{getattr(param, name)!r} differs from the model's {getattr(settings, name)!r}"
+            )
+    for name, key in _FORMAT.items():
+        if getattr(fmt, key) != getattr(settings, name):
+            raise ComponentError(
+                f"DataTransform: the table's {key} {getattr(fmt, key)!r} differs from the "
+                f"model's {name} {getattr(settings, name)!r}"
+            )
+    update = {name: getattr(param, name) for name in free if name in param.model_fields_set}
+    if not fmt.dense:
+        if "with_label" in update and update["with_label"] != fmt.with_label:
+            raise ComponentError(
+                f"DataTransform: with_label {update['with_label']!r} disagrees with the table, "
+                f"uploaded with with_label {fmt.with_label!r}"
+            )
+        update["with_label"] = fmt.with_label
+    return settings.model_copy(update=update)
+
+
+def _columns(
+    source: Table,
+    meta: dict[str, Any],
+    data_path: Path,
+    settings: DataTransformParam,
+    trained: dict[str, Any] | None,
+) -> Columns:
+    header = None if trained is None else list(trained["param"]["header"])
+    if settings.input_format == "dense":
+        model_label = None if trained is None else trained["param"]["label_name"]
+        label = settings.label_name if settings.with_label else None
+        ignored = model_label if model_label != label else None
+        return dense_columns(
+            source.ids, source.header, source.features.copy(), label, header, ignored
+        )
+    raw = meta.get("raw_rows")
+    if not isinstance(raw, str) or Path(raw).name != raw:
+        raise ComponentError(
+            f"DataTransform: a {settings.input_format} table needs the Reader's rows: "
+            "connect DataTransform's data input to a Reader"
+        )
+    fmt = TableFormat(
+        input_format=settings.input_format,
+        delimiter=settings.delimitor,
+        tag_with_value=settings.tag_with_value,
+        tag_value_delimitor=settings.tag_value_delimitor,
+        with_label=settings.with_label,
+    )
+    try:
+        rows = read_text_table(data_path.parent / raw)
+    except CsvFormatError as exc:
+        raise ComponentError(f"DataTransform: {exc}") from None
+    return text_columns(source.ids, rows, fmt, header)
+
+
+def _check_labels(columns: Columns, name: str, label_type: str) -> None:
+    labels = columns.labels
+    assert labels is not None
     bad = np.flatnonzero(np.isnan(labels))
     if bad.size:
         row = int(bad[0])
         raise ComponentError(
-            f"DataTransform: label {name!r} is missing at id {ids[row]!r} (row {row + 1})"
+            f"DataTransform: label {name!r} is missing at id {columns.ids[row]!r} (row {row + 1})"
         )
-    if label_type in ("int", "int64", "long"):
+    if label_type in INTEGER_TYPES:
         bad = np.flatnonzero(labels != np.round(labels))
         if bad.size:
             row = int(bad[0])
             raise ComponentError(
-                f"DataTransform: label {name!r} is {labels[row]} at id {ids[row]!r} "
+                f"DataTransform: label {name!r} is {labels[row]} at id {columns.ids[row]!r} "
                 f"(row {row + 1}), not an integer (label_type {label_type!r})"
             )
 
 
-def _check_types(
-    ids: list[str], header: list[str], features: NDArray[np.float64], param: DataTransformParam
-) -> None:
+def _check_types(columns: Columns, param: DataTransformParam) -> None:
     exclusive = param.exclusive_data_type or {}
     for column in exclusive:
-        if column not in header:
+        if column not in columns.header:
             raise ComponentError(f"DataTransform: exclusive_data_type names no feature {column!r}")
-    for j, column in enumerate(header):
-        if exclusive.get(column, param.data_type) in ("int", "int64", "long"):
-            bad = np.flatnonzero(features[:, j] != np.round(features[:, j]))
+    for j, column in enumerate(columns.header):
+        if exclusive.get(column, param.data_type) in INTEGER_TYPES:
+            values = columns.features[:, j]
+            bad = np.flatnonzero(values != np.round(values))
             if bad.size:
                 row = int(bad[0])
                 raise ComponentError(
-                    f"DataTransform: column {column!r} is {features[row, j]} at id {ids[row]!r} "
-                    f"(row {row + 1}), not an integer (data_type)"
+                    f"DataTransform: column {column!r} is {values[row]} at id "
+                    f"{columns.ids[row]!r} (row {row + 1}), not an integer (data_type)"
                 )
 
 
@@ -273,6 +325,7 @@ DATA_TRANSFORM = ComponentDef(
     param_model=DataTransformParam,
     runners=same_runner(run_data_transform, PARTIES),
     data_inputs={"data": (1, 1)},
+    model_inputs={"model": (0, 1)},
     outputs=frozenset({"data", "model"}),
 )
 """The DataTransform module's declaration."""

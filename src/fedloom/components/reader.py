@@ -1,15 +1,24 @@
-"""Reader: the uploaded CSV of a table → a typed data table (ids + numeric columns).
+"""Reader: an uploaded table → a data table for DataTransform, with the table's format.
 
-Every column but the id column is read as a number, the label column included (DataTransform
-picks the label later). Empty cells and FATE's missing markers (``NA``, ``null``, ``None``,
-``nan``, any case) become NaN, for DataTransform to fill or refuse. Any other non-numeric cell
-is an error naming its line and column.
+The table's format (FATE's upload meta: input format, delimiters, label) comes from the input
+artifact's ``meta["format"]`` or, failing that, from the ``<name>.meta.json`` the upload wrote
+beside the table file; a table without either is dense.
+
+- **dense**: every column but the id column is read as a number by the one CSV parser
+  (:mod:`fedloom.data.csv_table`), the label column included (DataTransform picks the label
+  later). Missing markers (empty, ``NA``, ``null``, ``None``, ``nan``, any case) become NaN, for
+  DataTransform to fill or refuse; any other non-numeric cell is an error naming its line and
+  column.
+- **sparse / tag**: the rows are passed through unparsed. The output ``data`` holds the ids and no
+  feature columns; its meta names ``raw_rows``, a two-column ``id, features`` CSV written beside
+  it (:func:`fedloom.data.write_text_table`), which DataTransform parses by ``input_format``.
+
+The output meta carries ``format`` (the table format) and ``sid_name`` (the id column's name).
 """
 
 from __future__ import annotations
 
-import csv
-import math
+import json
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +35,23 @@ from fedloom.components.base import (
     same_runner,
 )
 from fedloom.components.io import save_table
-from fedloom.data import CsvFormatError, Table
+from fedloom.data import (
+    MISSING_MARKERS,
+    CsvFormatError,
+    Table,
+    TableFormat,
+    TableOptionError,
+    meta_path,
+    read_dense,
+    read_text_table,
+    stored_format,
+    write_text_table,
+)
 
-MISSING_MARKERS = frozenset({"", "na", "nan", "null", "none"})
-"""Cells (stripped, lower-cased) read as missing values."""
+__all__ = ["MISSING_MARKERS", "RAW_ROWS", "READER", "ReaderParam", "read_csv_table"]
+
+RAW_ROWS = "data.rows.csv"
+"""The file of a sparse/tag table's rows, beside the Reader's ``data`` output."""
 
 
 class TableRef(FateParam):
@@ -46,111 +68,83 @@ class ReaderParam(FateParam):
 
 
 def read_csv_table(path: str | Path, meta: dict[str, Any] | None = None) -> Table:
-    """Parse an uploaded CSV with its upload options ``meta``.
+    """Parse a dense table file with its options ``meta``.
 
     ``meta``: ``id_column`` (name or 0-based index; default the first column), ``header``
     (True: the first line is the header — the default; a list of names: the first line is
     the header and must equal it; False: no header line, columns are named ``x0, x1, ...``
     after the id) and ``delimiter`` (default ``,``).
     """
-    path, meta = Path(path), meta or {}
+    meta = meta or {}
     delimiter = meta.get("delimiter", meta.get("delimitor", ","))
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise ComponentError(f"table option delimiter must be one character, got {delimiter!r}")
-    header_option = meta.get("header", True)
+    header = meta.get("header", meta.get("head", True))
+    if not isinstance(header, bool) and not (
+        isinstance(header, list) and all(isinstance(h, str) for h in header)
+    ):
+        raise ComponentError(f"table option header must be true, false or names, got {header!r}")
+    id_column = meta.get("id_column")
+    if id_column is not None and not isinstance(id_column, str | int):
+        raise ComponentError(f"table option id_column must be a name or an index: {id_column!r}")
+    return read_dense(path, delimiter=delimiter, head=header, id_column=id_column)
+
+
+def table_format(path: Path, meta: dict[str, Any]) -> TableFormat:
+    """The table's format: ``meta["format"]``, else the upload's meta file, else dense."""
+    recorded = meta.get("format")
+    if recorded is None:
+        stored = meta_path(path)
+        if not stored.exists():
+            return TableFormat()
+        try:
+            recorded = json.loads(stored.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ComponentError(f"{stored}: unreadable table meta ({exc})") from None
+    if not isinstance(recorded, dict):
+        raise ComponentError("the table's format must be a JSON object")
     try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise ComponentError(f"cannot read table file {path}: {exc}") from exc
-    with handle:
-        records = (
-            (line, rec) for line, rec in enumerate(csv.reader(handle, delimiter=delimiter), 1)
-        )
-        rows = ((line, rec) for line, rec in records if any(cell.strip() for cell in rec))
-        first = next(rows, None)
-        if first is None:
-            raise CsvFormatError(f"{path}: the file is empty")
-        if header_option is False:
-            header = ["id"] + [f"x{j}" for j in range(len(first[1]) - 1)]
-            pending = [first]
-        else:
-            header = [cell.strip() for cell in first[1]]
-            pending = []
-            if isinstance(header_option, list) and header != [str(h) for h in header_option]:
-                raise CsvFormatError(
-                    f"{path}: line {first[0]}: header {header} differs from the table's "
-                    f"registered header {header_option}"
-                )
-        id_at = _id_index(path, header, meta.get("id_column"))
-        feature_at = [j for j in range(len(header)) if j != id_at]
-        ids: list[str] = []
-        values: list[list[float]] = []
-        seen: dict[str, int] = {}
-        for line, record in [*pending, *rows]:
-            if len(record) != len(header):
-                raise CsvFormatError(
-                    f"{path}: line {line} has {len(record)} fields, the header has {len(header)}"
-                )
-            sample_id = record[id_at].strip()
-            if not sample_id:
-                raise CsvFormatError(f"{path}: line {line}, column {header[id_at]!r}: empty id")
-            if sample_id in seen:
-                raise CsvFormatError(
-                    f"{path}: line {line}: id {sample_id!r} already on line {seen[sample_id]}"
-                )
-            seen[sample_id] = line
-            ids.append(sample_id)
-            values.append([_cell(path, line, header[j], record[j]) for j in feature_at])
-    if not ids:
-        raise CsvFormatError(f"{path}: no data rows")
-    features = np.asarray(values, dtype=np.float64).reshape(len(ids), len(feature_at))
-    return Table(ids, [header[j] for j in feature_at], features)
+        return stored_format(recorded)
+    except TableOptionError as exc:
+        raise ComponentError(f"the table's format is invalid: {exc}") from None
 
 
 def run_reader(call: TaskCall) -> TaskResult:
-    """Reader at the guest or a host: parse input ``table``, write it as data output ``data``."""
+    """Reader at the guest or a host: read input ``table``, write it as data output ``data``."""
     artifact = call.input("table", "table", "the uploaded table named by the 'table' parameter")
-    table = read_csv_table(artifact.path, artifact.meta)
-    out = save_table(
-        call.output_dir / "data.npz", table, {"source": "Reader", "file": str(artifact.path)}
-    )
-    missing = int(np.isnan(table.features).sum())
-    metrics = {"count": len(table), "columns": len(table.header), "missing_cells": missing}
+    fmt = table_format(artifact.path, artifact.meta)
+    meta: dict[str, Any] = {"source": "Reader", "file": str(artifact.path)}
+    meta["format"] = fmt.to_meta()
+    if fmt.dense:
+        table = read_csv_table(artifact.path, artifact.meta)
+        meta["sid_name"] = _sid_name(artifact.meta)
+        missing = int(np.isnan(table.features).sum())
+        metrics: dict[str, Any] = {
+            "count": len(table),
+            "columns": len(table.header),
+            "missing_cells": missing,
+        }
+    else:
+        rows = read_text_table(artifact.path)
+        if not rows.ids:
+            raise CsvFormatError(f"{artifact.path}: no data rows")
+        call.output_dir.mkdir(parents=True, exist_ok=True)
+        write_text_table(call.output_dir / RAW_ROWS, rows)
+        table = Table(rows.ids, [], np.zeros((len(rows.ids), 0)))
+        meta.update(sid_name=rows.id_name, raw_rows=RAW_ROWS)
+        metrics = {"count": len(table), "input_format": fmt.input_format}
+    out = save_table(call.output_dir / "data.npz", table, meta)
     return TaskResult(data={"data": out}, metrics=metrics)
 
 
-def _id_index(path: Path, header: list[str], id_column: object) -> int:
-    if len(header) < 2:
-        raise CsvFormatError(f"{path}: the header needs an id column and at least one more")
-    if any(not h for h in header):
-        raise CsvFormatError(f"{path}: column {header.index('') + 1} of the header has no name")
-    duplicated = [h for h in header if header.count(h) > 1]
-    if duplicated:
-        raise CsvFormatError(f"{path}: column {duplicated[0]!r} appears twice in the header")
-    if id_column is None:
-        return 0
-    if isinstance(id_column, int) and not isinstance(id_column, bool):
-        if not 0 <= id_column < len(header):
-            raise ComponentError(f"table option id_column {id_column} is outside the header")
+def _sid_name(meta: dict[str, Any]) -> str:
+    id_column, header = meta.get("id_column"), meta.get("header")
+    if isinstance(id_column, str):
         return id_column
-    if isinstance(id_column, str) and id_column in header:
-        return header.index(id_column)
-    raise ComponentError(f"table option id_column {id_column!r} is not a column of {header}")
-
-
-def _cell(path: Path, line: int, column: str, cell: str) -> float:
-    text = cell.strip()
-    if text.lower() in MISSING_MARKERS:
-        return math.nan
-    try:
-        value = float(text)
-    except ValueError:
-        raise CsvFormatError(
-            f"{path}: line {line}, column {column!r}: {cell!r} is not a number"
-        ) from None
-    if not math.isfinite(value):
-        raise CsvFormatError(f"{path}: line {line}, column {column!r}: {cell!r} is not finite")
-    return value
+    if isinstance(header, list) and header:
+        index = id_column if isinstance(id_column, int) and 0 <= id_column < len(header) else 0
+        return str(header[index])
+    return "id"
 
 
 READER = ComponentDef(

@@ -1,23 +1,28 @@
-"""Reading FATE-style CSV tables: ``id,y,x0,x1,...`` (guest) or ``id,x0,x1,...`` (host).
+"""Dense tables in FATE's CSV layout: ``id,y,x0,x1,...`` (guest) or ``id,x0,x1,...`` (host).
 
-The first column is the sample id (kept as a string). A label column, when asked for, is taken
-by name. Every other column is a numeric feature. A bad cell is reported by its 1-based line
-number in the file and its column name, never silently replaced.
+:func:`read_dense` reads any dense CSV with the shared parser of :mod:`fedloom.data.csv_table`
+(the Reader uses it on uploaded tables); :func:`read_fate_csv` is the strict form used by the
+demo and the benchmarks (no missing cells, label taken out by name). A bad cell is reported by
+its 1-based line in the file and its column name, never silently replaced.
 """
 
 from __future__ import annotations
 
-import csv
-import math
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-
-class CsvFormatError(ValueError):
-    """The CSV does not have the expected shape or contains a bad cell (line and column named)."""
+from fedloom.data.csv_table import (
+    CsvFormatError,
+    dense_layout,
+    dense_rows,
+    generated_header,
+    prefix,
+    read_records,
+)
 
 
 @dataclass
@@ -43,72 +48,63 @@ class Table:
         )
 
 
-def read_fate_csv(path: str | Path, label: str | None = None) -> Table:
-    """Read a FATE CSV; ``label`` names the label column (guest) or is None (host)."""
+def read_dense(
+    path: str | Path,
+    *,
+    delimiter: str = ",",
+    head: bool | list[str] = True,
+    id_column: str | int | None = None,
+    label_column: str | None = None,
+    allow_missing: bool = True,
+) -> Table:
+    """Read a dense CSV into a :class:`Table`.
+
+    ``head``: True — the first line is the header; a list — the first line is the header and
+    must equal it; False — no header line, columns are named ``id, x0, x1, ...``. ``id_column``
+    (name or 0-based index; default the first column) holds the sample ids; ``label_column``,
+    when given, is taken out as the labels (0/1); every other column is a numeric feature
+    (missing markers read as NaN when ``allow_missing``).
+    """
     path = Path(path)
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise CsvFormatError(f"{path}: the file is empty") from None
-        if len(header) < 2:
-            raise CsvFormatError(f"{path}: the header needs an id column and at least one more")
-        if len(set(header)) != len(header):
-            dup = next(h for h in header if header.count(h) > 1)
-            raise CsvFormatError(f"{path}: column {dup!r} appears twice in the header")
-        label_at = None
-        if label is not None:
-            if label not in header[1:]:
-                raise CsvFormatError(f"{path}: no label column {label!r} in the header")
-            label_at = header.index(label)
-        feature_at = [i for i in range(1, len(header)) if i != label_at]
-        ids: list[str] = []
-        rows: list[list[float]] = []
-        labels: list[float] = []
-        seen: dict[str, int] = {}
-        for line, record in enumerate(reader, start=2):
-            if not record or all(not cell.strip() for cell in record):
-                continue
-            if len(record) != len(header):
-                raise CsvFormatError(
-                    f"{path}: line {line} has {len(record)} fields, the header has {len(header)}"
-                )
-            sample_id = record[0].strip()
-            if not sample_id:
-                raise CsvFormatError(f"{path}: line {line}, column {header[0]!r}: empty id")
-            if sample_id in seen:
-                raise CsvFormatError(
-                    f"{path}: line {line}: id {sample_id!r} already on line {seen[sample_id]}"
-                )
-            seen[sample_id] = line
-            ids.append(sample_id)
-            rows.append([_number(path, line, header[i], record[i]) for i in feature_at])
-            if label_at is not None:
-                value = _number(path, line, header[label_at], record[label_at])
-                if value not in (0.0, 1.0):
-                    raise CsvFormatError(
-                        f"{path}: line {line}, column {label!r}: label {record[label_at]!r} "
-                        "is not 0 or 1"
-                    )
-                labels.append(value)
-    if not ids:
-        raise CsvFormatError(f"{path}: no data rows")
-    return Table(
-        ids,
-        [header[i] for i in feature_at],
-        np.asarray(rows, dtype=np.float64).reshape(len(ids), len(feature_at)),
-        np.asarray(labels, dtype=np.float64) if label_at is not None else None,
-    )
-
-
-def _number(path: Path, line: int, column: str, cell: str) -> float:
+    source = str(path)
     try:
-        value = float(cell)
-    except ValueError:
-        raise CsvFormatError(
-            f"{path}: line {line}, column {column!r}: {cell!r} is not a number"
-        ) from None
-    if not math.isfinite(value):
-        raise CsvFormatError(f"{path}: line {line}, column {column!r}: {cell!r} is not finite")
-    return value
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise CsvFormatError(f"{source}: cannot read the file ({exc.strerror})") from None
+    with handle:
+        records = read_records(handle, delimiter, source)
+        first = next(records, None)
+        if first is None:
+            raise CsvFormatError(f"{source}: the file is empty")
+        if head is False:
+            header, pending = generated_header(len(first[1])), [first]
+        else:
+            header, pending = first[1], []
+            if isinstance(head, list) and header != [str(h) for h in head]:
+                raise CsvFormatError(
+                    f"{source}: line {first[0]}: header {header} differs from the table's "
+                    f"registered header {head}"
+                )
+        layout = dense_layout(header, first[0], id_column, label_column, source)
+        ids: list[str] = []
+        values: list[list[float]] = []
+        for row in dense_rows(
+            chain(pending, records), layout, allow_missing=allow_missing, source=source
+        ):
+            ids.append(row.sample_id)
+            values.append(row.values)
+    if not ids:
+        raise CsvFormatError(f"{prefix(source)}no data rows")
+    names = [header[j] for j in layout.value_at]
+    matrix = np.asarray(values, dtype=np.float64).reshape(len(ids), len(names))
+    if layout.label_column is None:
+        return Table(ids, names, matrix)
+    at = names.index(layout.label_column)
+    features = np.delete(matrix, at, axis=1)
+    return Table(ids, names[:at] + names[at + 1 :], features, matrix[:, at].copy())
+
+
+def read_fate_csv(path: str | Path, label: str | None = None) -> Table:
+    """Read a FATE CSV strictly (no missing cells); ``label`` names the label column (guest) or
+    is None (host)."""
+    return read_dense(path, label_column=label, allow_missing=False)
