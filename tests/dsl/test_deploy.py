@@ -64,13 +64,7 @@ def test_inference_dsl_by_default() -> None:
     dsl = build_inference_dsl(TRAIN_DSL, REGISTRY)["components"]
     # Evaluation (need_deploy false in its declaration) and the DSL's own opt-out are left
     # out, and so is the reader feeding only the left-out validate branch.
-    assert list(dsl) == [
-        "reader_0",
-        "reader_1",
-        "data_transform_0",
-        "intersection_0",
-        "hetero_lr_0",
-    ]
+    assert list(dsl) == ["reader_0", "data_transform_0", "intersection_0", "hetero_lr_0"]
     assert dsl["reader_0"] == {"module": "Reader", "output": {"data": ["data"]}}
     assert dsl["data_transform_0"]["input"] == {
         "data": {"data": ["reader_0.data"]},
