@@ -15,11 +15,12 @@ from fedloom.ml.hetero_lr import (
     HeteroLRArbiter,
     HeteroLRGuest,
     HeteroLRHost,
+    HeteroLRModel,
     HeteroLRParam,
     KeyGen,
     Optimizer,
-    make_batches,
 )
+from fedloom.ml.hetero_lr.batches import batch_rng, epoch_batches
 
 Array = NDArray[np.float64]
 
@@ -59,19 +60,33 @@ def fit_parties(
     keygen: KeyGen | Callable[[int], Any] = plain_keygen,
     masking: bool = True,
     host_param: HeteroLRParam | None = None,
+    warm: dict[str, Any] | None = None,
+    validate: tuple[Array, Array, list[Array]] | None = None,
 ) -> tuple[HarnessResult, HeteroLRGuest, list[HeteroLRHost], HeteroLRArbiter]:
     """Fit guest, hosts and arbiter in threads over the in-memory transport (the hosts with
-    ``host_param`` where given, e.g. another crypto backend)."""
+    ``host_param`` where given, e.g. another crypto backend; ``warm`` maps "guest", "hosts",
+    "arbiter" to warm-start models; ``validate`` is (guest x, y, host xs) of validation rows)."""
+    warm = warm or {}
     parties = JobParties.of(guest=9999, hosts=[10000 + i for i in range(len(hosts))], arbiter=8888)
     guest = HeteroLRGuest(param, masking=masking)
     host_roles = [HeteroLRHost(host_param or param, masking=masking) for _ in hosts]
     arbiter = HeteroLRArbiter(param, keygen=keygen)
     tasks: dict[Any, Callable[[Any], Any]] = {
-        parties.guest: lambda ctx: guest.fit(ctx, xg, y),
-        parties.arbiter: arbiter.fit,
+        parties.guest: lambda ctx: guest.fit(
+            ctx,
+            xg,
+            y,
+            warm_start=warm.get("guest"),
+            validate=None if validate is None else (validate[0], validate[1]),
+        ),
+        parties.arbiter: lambda ctx: arbiter.fit(ctx, warm_start=warm.get("arbiter")),
     }
-    for party, role, data in zip(parties.hosts, host_roles, hosts, strict=True):
-        tasks[party] = lambda ctx, role=role, data=data: role.fit(ctx, data)
+    host_warm: list[HeteroLRModel | None] = warm.get("hosts") or [None] * len(hosts)
+    host_validate: list[Array | None] = list(validate[2]) if validate else [None] * len(hosts)
+    for i, (party, role, data) in enumerate(zip(parties.hosts, host_roles, hosts, strict=True)):
+        tasks[party] = lambda ctx, role=role, data=data, i=i: role.fit(
+            ctx, data, warm_start=host_warm[i], validate=host_validate[i]
+        )
     result = run_parties(parties, tasks, keyring=relaxed_keyring, timeout=60)
     return result, guest, host_roles, arbiter
 
@@ -86,12 +101,12 @@ def reference_fit(
     chs = [np.zeros(h.shape[1]) for h in hosts]
     opt_g = Optimizer(param, design.shape[1], np.array([True] * xg.shape[1] + [False]))
     opt_hs = [Optimizer(param, h.shape[1], np.ones(h.shape[1], dtype=bool)) for h in hosts]
-    rng = np.random.default_rng(param.init_param.random_seed) if param.shuffle else None
+    rng = batch_rng(param)
     signed = 2 * y - 1
     losses: list[float] = []
     for epoch in range(param.max_iter):
-        total = 0.0
-        for idx in make_batches(rows, param.batch_size, rng):
+        total, seen = 0.0, 0
+        for idx in epoch_batches(param, rows, rng):
             z = design[idx] @ cg + sum(h[idx] @ c for h, c in zip(hosts, chs, strict=True))
             d = 0.25 * z + 0.5 - y[idx]
             data_loss = np.mean(math.log(2) - 0.5 * signed[idx] * z + 0.125 * z * z)
@@ -99,10 +114,11 @@ def reference_fit(
                 o.penalty_loss(c) for o, c in zip(opt_hs, chs, strict=True)
             )
             total += (data_loss + penalty) * idx.size
+            seen += idx.size
             cg = opt_g.step(cg, design[idx].T @ d / idx.size, epoch)
             chs = [
                 o.step(c, h[idx].T @ d / idx.size, epoch)
                 for o, c, h in zip(opt_hs, chs, hosts, strict=True)
             ]
-        losses.append(total / rows)
+        losses.append(total / seen)
     return cg[:-1], float(cg[-1]), chs, losses

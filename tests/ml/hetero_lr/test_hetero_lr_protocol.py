@@ -17,7 +17,9 @@ pytestmark = pytest.mark.integration
 EXACT = {"floating_point_precision": 53, "init_param": {"init_method": "zeros", "random_seed": 3}}
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adam", "adagrad"])
+@pytest.mark.parametrize(
+    "optimizer", ["sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd"]
+)
 @pytest.mark.parametrize("penalty", ["L2", "L1", None])
 def test_federated_weights_equal_the_plaintext_reference(
     optimizer: str, penalty: str | None
