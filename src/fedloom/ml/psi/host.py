@@ -203,9 +203,15 @@ class IntersectionHost:
         if cache_id is not None:
             method, digest = self.params.intersect_method, ids_digest(ids)
             made = HostCache(
-                method, params_tag(self.params), guest.party.party_id, cache_id,
-                host.key, host.secret, digest, order,
-            )  # fmt: skip
+                method,
+                params_tag(self.params),
+                guest.party.party_id,
+                cache_id,
+                host.key,
+                host.secret,
+                digest,
+                order,
+            )
         method = self.params.intersect_method
         if not self.params.sync_intersect_ids:
             return replace(unknown_result(method, len(ids)), cache=made)
