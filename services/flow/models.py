@@ -90,7 +90,9 @@ class Task(Base):
 
 
 class DataTable(Base):
-    """An uploaded table: a normalised CSV under ``data_dir/tables`` plus its metadata."""
+    """An uploaded table: a normalised CSV under ``data_dir/tables`` plus its metadata;
+    ``meta`` is the upload meta (table format and upload options; None before migration
+    ``table_upload_options``: a dense table)."""
 
     __tablename__ = "tables"
 
@@ -103,6 +105,7 @@ class DataTable(Base):
     id_column: Mapped[str] = mapped_column(String(256))
     label_column: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class TaskLog(Base):

@@ -1,8 +1,16 @@
-"""Uploaded tables: normalised CSV files under ``data_dir/tables`` plus rows in ``tables``."""
+"""Uploaded tables: normalised CSV files under ``data_dir/tables`` plus rows in ``tables``.
+
+Each table is ``tables/<namespace>/<name>.csv`` (see :mod:`fedloom.data.upload` for its layout)
+and ``<name>.meta.json`` beside it: the upload meta (FATE's ``meta`` keys with their defaults,
+plus ``head``, ``id_delimiter``, ``extend_sid``, ``auto_increasing_sid``), also kept in the row's
+``meta`` column; the Reader reads the file when its input artifact carries no ``format``. A
+failed upload leaves no file, folder or row behind.
+"""
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import uuid
@@ -13,7 +21,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.flow.csv_upload import TableFormatError, normalise_csv
+from fedloom.data import UploadSpec, meta_path
+from services.flow.csv_upload import TableFormatError, normalise_csv, upload_spec
 from services.flow.models import DataTable, iso, utcnow
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
@@ -29,12 +38,31 @@ class TableNotFound(Exception):
 
 @dataclass(frozen=True)
 class UploadOptions:
-    """Query options of an upload."""
+    """Query options of an upload (FATE's names, plus fedloom's ``id_column``,
+    ``label_column`` and ``overwrite``); :meth:`spec` checks them."""
 
     head: bool = True
     id_column: str | None = None
     label_column: str | None = None
     overwrite: bool = False
+    extend_sid: bool = False
+    auto_increasing_sid: bool = False
+    id_delimiter: str | None = None
+    with_meta: bool = False
+    meta: str | None = None
+
+    def spec(self) -> UploadSpec:
+        """The checked upload options (TableFormatError naming the option)."""
+        return upload_spec(
+            head=self.head,
+            id_column=self.id_column,
+            label_column=self.label_column,
+            extend_sid=self.extend_sid,
+            auto_increasing_sid=self.auto_increasing_sid,
+            id_delimiter=self.id_delimiter,
+            with_meta=self.with_meta,
+            meta=self.meta,
+        )
 
 
 def check_name(kind: str, value: str) -> None:
@@ -56,6 +84,8 @@ def table_meta(row: DataTable) -> dict[str, Any]:
         "header": list(row.header),
         "id_column": row.id_column,
         "label_column": row.label_column,
+        "input_format": (row.meta or {}).get("input_format", "dense"),
+        "meta": dict(row.meta or {}),
         "created_at": iso(row.created_at),
     }
 
@@ -83,17 +113,13 @@ class TableStore:
     def save(self, namespace: str, name: str, upload: Path, options: UploadOptions) -> DataTable:
         """Validate the received file ``upload`` and store it as ``namespace/name``."""
         self.check_free(namespace, name, options.overwrite)
-        final = self.root / namespace / f"{name}.csv"
-        final.parent.mkdir(parents=True, exist_ok=True)
-        normalised = upload.with_suffix(".csv")
+        folder = self.root / namespace
+        final = folder / f"{name}.csv"
+        normalised, meta_file = upload.with_suffix(".csv"), upload.with_suffix(".meta.json")
+        created = not folder.exists()
         try:
-            parsed = normalise_csv(
-                upload,
-                normalised,
-                head=options.head,
-                id_column=options.id_column,
-                label_column=options.label_column,
-            )
+            parsed = normalise_csv(upload, normalised, options.spec())
+            meta_file.write_text(json.dumps(parsed.meta, sort_keys=True), encoding="utf-8")
             with self._sessions.begin() as session:
                 row = session.get(DataTable, (namespace, name))
                 if row is not None and not options.overwrite:
@@ -107,11 +133,19 @@ class TableStore:
                 row.header = parsed.header
                 row.id_column = parsed.id_column
                 row.label_column = parsed.label_column
+                row.meta = parsed.meta
                 row.created_at = utcnow()
+                folder.mkdir(parents=True, exist_ok=True)
+                os.replace(meta_file, meta_path(final))
                 os.replace(normalised, final)
             return row
+        except BaseException:
+            if created:
+                _remove_empty(folder)
+            raise
         finally:
             normalised.unlink(missing_ok=True)
+            meta_file.unlink(missing_ok=True)
 
     def get(self, namespace: str, name: str) -> DataTable | None:
         """The table's row, or None."""
@@ -154,3 +188,13 @@ class TableStore:
                 raise TableNotFound(f"table {namespace}/{name} not found")
             session.delete(row)
             Path(row.path).unlink(missing_ok=True)
+            meta_path(Path(row.path)).unlink(missing_ok=True)
+        _remove_empty(Path(row.path).parent)
+
+
+def _remove_empty(folder: Path) -> None:
+    """Remove ``folder`` if it exists and is empty."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -49,20 +49,61 @@ async def _receive(request: Request, target: Path) -> None:
                 out.write(chunk)
 
 
+def upload_options(
+    head: Annotated[bool, Query(description="1: the first line is a header (FATE's head)")] = True,
+    id_column: Annotated[str | None, Query(description="the id column of a dense table")] = None,
+    label_column: Annotated[
+        str | None, Query(description="the 0/1 label column of a dense table (checked)")
+    ] = None,
+    extend_sid: Annotated[
+        bool, Query(description="the file has no id column: prepend a generated sample id")
+    ] = False,
+    auto_increasing_sid: Annotated[
+        bool, Query(description="with extend_sid: ids 0, 1, 2, ... instead of uuids")
+    ] = False,
+    id_delimiter: Annotated[
+        str | None, Query(description="splits the id from the rest (default: meta delimiter)")
+    ] = None,
+    with_meta: Annotated[bool, Query(description="read the table format from meta")] = False,
+    meta: Annotated[
+        str | None,
+        Query(
+            description="FATE's upload meta, a JSON object: input_format (dense|sparse|tag), "
+            "delimiter, tag_with_value, tag_value_delimitor, with_label, label_name, label_type"
+        ),
+    ] = None,
+    overwrite: bool = False,
+) -> UploadOptions:
+    """The upload's query options, checked (422 naming the option)."""
+    options = UploadOptions(
+        head,
+        id_column,
+        label_column,
+        overwrite,
+        extend_sid,
+        auto_increasing_sid,
+        id_delimiter,
+        with_meta,
+        meta,
+    )
+    try:
+        options.spec()
+    except TableFormatError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return options
+
+
+Options = Annotated[UploadOptions, Depends(upload_options)]
+
+
 @router.post("/{namespace}/{name}", status_code=201, openapi_extra=_UPLOAD_BODY)
 async def upload_table(
-    namespace: str,
-    name: str,
-    request: Request,
-    tables: Tables,
-    head: bool = True,
-    id_column: str | None = None,
-    label_column: str | None = None,
-    overwrite: bool = False,
+    namespace: str, name: str, request: Request, tables: Tables, options: Options
 ) -> TableMeta:
-    """Upload a CSV table (body ``text/csv`` or multipart ``file``); 422 names the bad line
-    and column, 409 if the table exists and ``overwrite`` is false."""
-    options = UploadOptions(head, id_column, label_column, overwrite)
+    """Upload a table (body ``text/csv`` or multipart ``file``) with FATE's upload options;
+    422 names the bad line and column or option, 409 if the table exists and ``overwrite`` is
+    false. A failed upload leaves nothing behind."""
+    overwrite = options.overwrite
     staging = tables.staging_path()
     try:
         await run_in_threadpool(tables.check_free, namespace, name, overwrite)
