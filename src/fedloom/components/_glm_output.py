@@ -54,10 +54,8 @@ def prediction_output(
         results = score = scores[0]
         details = [json.dumps({"label": float(v)}) for v in score]
         if labels is not None:
-            names = list(param.metrics) or None
-            metrics[data_type] = regression_metrics(
-                labels, score, normalise_metrics(names, "regression")
-            )
+            names = normalise_metrics(param.metrics, "regression")
+            metrics[data_type] = regression_metrics(labels, score, names)
     elif len(scores) == 1:
         threshold = float(param.predict_param.threshold)
         score = scores[0]
@@ -65,7 +63,8 @@ def prediction_output(
         details = [json.dumps({"0": float(1.0 - p), "1": float(p)}) for p in score]
         meta["threshold"] = threshold
         if labels is not None and 0 < labels.sum() < labels.size:
-            metrics[data_type] = binary_metrics(labels, score, list(param.metrics), threshold)
+            names = normalise_metrics(param.metrics, "binary")
+            metrics[data_type] = binary_metrics(labels, score, names, threshold)
     else:
         stacked = np.column_stack(scores)
         best = np.argmax(stacked, axis=1)

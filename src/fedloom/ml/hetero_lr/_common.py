@@ -244,8 +244,9 @@ def best_iteration(ctx: Context) -> int:
     return int(best)
 
 
-TASKS = ("fit", "predict")
-"""What a GLM task does: train (from scratch or a warm start), or predict with a saved model."""
+TASKS = ("fit", "predict", "cv")
+"""What a GLM task does: train (from scratch or a warm start), predict with a saved model, or
+cross-validate (``models`` is then the number of folds)."""
 
 
 def announce_task(ctx: Context, task: str, models: int = 1) -> None:
