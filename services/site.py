@@ -36,7 +36,9 @@ class SiteConfig(BaseModel):
     database_url: str | None = None
     redis_url: str | None = None
     executors: int = Field(default=1, ge=0)
-    min_key_length: int = Field(default=2048, ge=512)
+    min_key_length: int | None = Field(default=None, ge=512)
+    """Shortest peer public key accepted; None leaves ``FEDLOOM_MIN_KEY_LENGTH`` to the
+    environment the site is started in (2048 when unset)."""
     # Peers connect to the public listener (mTLS with the three PEM files; required in
     # production). Without it the proxy serves peers on proxy_port, plaintext.
     proxy_public_listen: str | None = None
@@ -65,8 +67,9 @@ class SiteConfig(BaseModel):
             "FEDLOOM_FLOW_LISTEN": f"{self.host}:{self.flow_port}",
             "FEDLOOM_FLOW_URL": self.flow_url,
             "FEDLOOM_DATA_DIR": str(self.data_dir),
-            "FEDLOOM_MIN_KEY_LENGTH": str(self.min_key_length),
         }
+        if self.min_key_length is not None:
+            env["FEDLOOM_MIN_KEY_LENGTH"] = str(self.min_key_length)
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         if self.redis_url:
@@ -185,9 +188,12 @@ def local_configs(
     *,
     redis_url: str | None = None,
     database_urls: dict[int, str] | None = None,
-    min_key_length: int = 2048,
+    min_key_length: int | None = None,
 ) -> list[SiteConfig]:
-    """Configs of several sites on loopback, on free ports, each routing to all the others."""
+    """Configs of several sites on loopback, on free ports, each routing to all the others.
+
+    Settings not given here (``min_key_length`` when None, and every other ``FEDLOOM_*``
+    variable) come from the environment of the process that starts the sites."""
     import secrets
 
     ports = {p: (free_port(), free_port()) for p in party_ids}

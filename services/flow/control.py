@@ -13,6 +13,7 @@ from services.flow.jobstore import JobStore, make_task_id, open_task_status
 from services.flow.models import Job, as_utc, iso, utcnow
 from services.flow.modelstore import ModelError, ModelStore
 from services.flow.planning import PlanError, PlannedJob, Planner
+from services.flow.policy import key_length_problems
 from services.flow.predict import predict_model
 from services.flow.protocols import ControlChannel, TaskQueue
 from services.flow.settings import FlowSettings
@@ -23,7 +24,12 @@ log = logging.getLogger(__name__)
 
 
 class Refused(Exception):
-    """A control request this flow refuses; the message goes back to the sender."""
+    """A control request this flow refuses; the message goes back to the sender, with the
+    offending job fields (``errors``: field path, message) when the refusal is about them."""
+
+    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
 
 
 class PlanCache:
@@ -97,7 +103,10 @@ class ControlHandler:
                 raise Refused(f"party {src} is not in the routes of party {self.party_id}")
             return ControlReply(ok=True, body=self._handlers[request.kind](request))
         except Refused as exc:
-            return ControlReply(ok=False, error=str(exc), body={"refused": True})
+            body: dict[str, Any] = {"refused": True}
+            if exc.errors:
+                body["errors"] = [list(e) for e in exc.errors]
+            return ControlReply(ok=False, error=str(exc), body=body)
 
     def _ping(self, request: ControlRequest) -> dict[str, Any]:
         return {"party_id": self.party_id}
@@ -124,6 +133,9 @@ class ControlHandler:
             )
         if self.party_id not in plan.parties:
             raise Refused(f"party {self.party_id} plays no role in the job")
+        policy = key_length_problems(plan, conf, self.settings.min_key_length, self.party_id)
+        if policy:
+            raise Refused("; ".join(f"{p}: {m}" for p, m in policy), policy)
         missing = missing_tables(plan, self.party_id, self.tables)
         if missing:
             raise Refused("; ".join(sorted({why for _, why in missing})))

@@ -53,6 +53,9 @@ class FlowSettings(BaseSettings):
     poll_interval_s: float = Field(default=0.5, gt=0)
     heartbeat_timeout_s: float = Field(default=30.0, gt=0)
     party_timeout_s: float = Field(default=60.0, ge=0)
+    min_key_length: int = Field(default=2048, ge=512)
+    """Shortest Paillier/OU key a job may ask for (``FEDLOOM_MIN_KEY_LENGTH``, the same value
+    this site's tasks enforce on the keys they receive); checked when a job is submitted."""
 
     _parse_routes = field_validator("routes", mode="before")(parse_routes)
 

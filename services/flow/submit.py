@@ -10,6 +10,7 @@ from services.flow.control import Dispatcher, PlanCache
 from services.flow.jobstore import JobStore
 from services.flow.models import Job, utcnow
 from services.flow.planning import PlanError, PlannedJob
+from services.flow.policy import key_length_problems
 from services.flow.scheduler import Scheduler
 from services.flow.settings import FlowSettings
 from services.flow.tablestore import TableStore
@@ -60,20 +61,22 @@ class JobSubmitter:
             plan = self.plans.planner(dsl, conf)
         except PlanError as exc:
             raise SubmitError(422, [field_error(p, m) for p, m in exc.errors]) from None
-        self._check_local(plan)
+        self._check_local(plan, conf)
         job_id = new_job_id()
         others = [p for p in plan.parties if p != self.settings.party_id]
         accepted: list[int] = []
         for party in others:
             failure = self._create_at(job_id, party, dsl, conf)
             if failure is not None:
-                code, message = failure
+                code, message, fields = failure
                 self.jobs.create_job(
                     job_id, plan, dsl, conf, plan.parties, status="failed", error=message
                 )
                 self.jobs.add_log(job_id, message)
                 self._abort_at(job_id, accepted, message)
-                detail = {"message": message, "job_id": job_id, "party_id": party}
+                detail: Any = {"message": message, "job_id": job_id, "party_id": party}
+                if fields:
+                    detail = [field_error(p, f"party {party} refuses: {m}") for p, m in fields]
                 raise SubmitError(code, detail)
             accepted.append(party)
         job = self.jobs.create_job(job_id, plan, dsl, conf, plan.parties)
@@ -82,7 +85,7 @@ class JobSubmitter:
         self.scheduler.wake()
         return job
 
-    def _check_local(self, plan: PlannedJob) -> None:
+    def _check_local(self, plan: PlannedJob, conf: dict[str, Any]) -> None:
         own = self.settings.party_id
         errors: list[dict[str, Any]] = []
         if plan.initiator != own:
@@ -102,6 +105,9 @@ class JobSubmitter:
                             f"party {party} is not in the routes of party {own}",
                         )
                     )
+        minimum = self.settings.min_key_length
+        for path, message in key_length_problems(plan, conf, minimum, own):
+            errors.append(field_error(path, message))
         for task, why in missing_tables(plan, own, self.tables):
             path = f"conf.component_parameters.role.{task.role}.{task.index}.{task.component}.table"
             errors.append(field_error(path, why))
@@ -110,7 +116,9 @@ class JobSubmitter:
 
     def _create_at(
         self, job_id: str, party: int, dsl: dict[str, Any], conf: dict[str, Any]
-    ) -> tuple[int, str] | None:
+    ) -> tuple[int, str, list[tuple[str, str]]] | None:
+        """None when ``party`` created the job; else the HTTP status, the reason and the
+        offending fields when the party named them (a refusal by its policy: 422)."""
         request = ControlRequest(
             src_party_id=self.settings.party_id,
             dst_party_id=party,
@@ -121,9 +129,14 @@ class JobSubmitter:
         try:
             reply = self.dispatcher.send(request)
         except Exception as exc:
-            return 502, f"party {party} unreachable: {exc or type(exc).__name__}"
+            return 502, f"party {party} unreachable: {exc or type(exc).__name__}", []
         if not reply.ok:
-            return 409, f"party {party} refused the job: {reply.error}"
+            raw = reply.body.get("errors")
+            fields = [
+                (str(e[0]), str(e[1])) for e in raw or [] if isinstance(e, list) and len(e) == 2
+            ]
+            code = 422 if fields else 409
+            return code, f"party {party} refused the job: {reply.error}", fields
         return None
 
     def _abort_at(self, job_id: str, parties: list[int], reason: str) -> None:

@@ -187,22 +187,22 @@ def test_plan_json_round_trip() -> None:
             "declares no data output 'train'",
         ),
         (
-            lambda d, c: d["components"]["hetero_lr_0"]["input"]["data"].update(
-                validate_data=["intersection_0.data"]
+            lambda d, c: d["components"]["intersection_0"]["input"]["data"].update(
+                validate_data=["reader_0.data"]
             ),
-            "dsl.components.hetero_lr_0.input.data.validate_data",
+            "dsl.components.intersection_0.input.data.validate_data",
             "takes no data input",
         ),
         (
-            lambda d, c: d["components"]["hetero_lr_0"]["input"].update(
+            lambda d, c: d["components"]["intersection_0"]["input"].update(
                 model=["data_transform_0.model"]
             ),
-            "dsl.components.hetero_lr_0.input.model",
+            "dsl.components.intersection_0.input.model",
             "no model input",
         ),
         (
-            lambda d, c: d["components"]["hetero_lr_0"].pop("input"),
-            "dsl.components.hetero_lr_0.input.data.train_data",
+            lambda d, c: d["components"]["intersection_0"].pop("input"),
+            "dsl.components.intersection_0.input.data.data",
             "required",
         ),
         (
@@ -250,10 +250,10 @@ def test_plan_json_round_trip() -> None:
         ),
         (
             lambda d, c: c["component_parameters"]["common"]["hetero_lr_0"].update(
-                optimizer="nesterov_momentum_sgd"
+                optimizer="lbfgs"
             ),
             "conf.component_parameters.common.hetero_lr_0.optimizer",
-            "not supported",
+            "expected one of",
         ),
         (
             lambda d, c: c["component_parameters"]["common"]["hetero_lr_0"]["cv_param"].update(

@@ -1,0 +1,63 @@
+"""What this site refuses at submission: jobs asking for keys shorter than its policy.
+
+The site's tasks refuse such keys anyway when they arrive (``FEDLOOM_MIN_KEY_LENGTH``); checking
+the job's parameters when it is submitted (at the initiator) or created (at every other party)
+fails it at once with the offending field, instead of minutes later inside a running task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from services.flow.planning import PlannedJob, PlannedTask
+
+KEY_FIELD = ("encrypt_param", "key_length")
+"""Where a component's homomorphic key length lives (HeteroLR, LinR, Poisson, binning...)."""
+
+
+def key_length_problems(
+    plan: PlannedJob, conf: Mapping[str, Any], minimum: int, party_id: int
+) -> list[tuple[str, str]]:
+    """``(field path, message)`` for every component whose key is shorter than ``minimum``."""
+    problems: dict[str, str] = {}
+    for task in plan.tasks:
+        value = _nested(task.params, KEY_FIELD)
+        if isinstance(value, int) and not isinstance(value, bool) and value < minimum:
+            path = _source(conf, task)
+            problems.setdefault(
+                path,
+                f"key_length {value} is below the {minimum}-bit minimum of party {party_id}'s "
+                "policy (FEDLOOM_MIN_KEY_LENGTH)",
+            )
+    return list(problems.items())
+
+
+def _nested(values: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    current: Any = values
+    for key in keys:
+        if not isinstance(current, Mapping) or key not in current:
+            return None
+        current = current[key]
+    return current
+
+
+def _source(conf: Mapping[str, Any], task: PlannedTask) -> str:
+    """The conf path that set the task's key length (the common entry when it is a default)."""
+    params = conf.get("component_parameters")
+    params = params if isinstance(params, Mapping) else {}
+    by_role = (params.get("role") or {}).get(task.role) or {}
+    for key, values in by_role.items() if isinstance(by_role, Mapping) else ():
+        indices = str(key).split("|")
+        if (str(task.index) in indices or key == "all") and isinstance(values, Mapping):
+            if _nested(values.get(task.component) or {}, KEY_FIELD) is not None:
+                return ".".join(
+                    [
+                        "conf.component_parameters.role",
+                        task.role,
+                        str(key),
+                        task.component,
+                        *KEY_FIELD,
+                    ]
+                )
+    return ".".join(["conf.component_parameters.common", task.component, *KEY_FIELD])
