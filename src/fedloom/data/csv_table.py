@@ -38,7 +38,7 @@ def prefix(source: str) -> str:
 def read_records(handle: TextIO, delimiter: str = ",", source: str = "") -> Iterator[Record]:
     """The non-blank records of a CSV, cells stripped; malformed CSV names its line."""
     check_delimiter("delimiter", delimiter)
-    reader = csv.reader(handle, delimiter=delimiter)
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)
     try:
         for record in reader:
             if any(cell.strip() for cell in record):

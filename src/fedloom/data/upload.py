@@ -102,8 +102,10 @@ class UploadSpec:
 
     def to_meta(self) -> dict[str, Any]:
         """What the table store keeps: the format plus the upload options."""
+        fmt = self.table_format
         return {
-            **self.table_format.to_meta(),
+            **fmt.to_meta(),
+            "delimiter": self.delimiter if fmt.dense else fmt.delimiter,
             "head": self.head,
             "id_delimiter": self.delimiter,
             "extend_sid": self.extend_sid,
@@ -146,20 +148,19 @@ def _sids(spec: UploadSpec) -> Iterator[str]:
 
 
 def _dense(records: Iterator[Record], writer: Any, spec: UploadSpec) -> UploadedTable:
-    if spec.extend_sid:
-        sids = _sids(spec)
-        records = ((line, [next(sids), *cells]) for line, cells in records)
     first = next(records, None)
     if first is None:
         raise CsvFormatError("the file is empty")
-    if not spec.head:
-        header, pending = generated_header(len(first[1])), [first]
-        if spec.extend_sid:
-            header = [SID_NAME, *header[1:]]
-    elif spec.extend_sid:
-        header, pending = [SID_NAME, *first[1][1:]], []
-    else:
+    if spec.head:
         header, pending = first[1], []
+    else:
+        header, pending = generated_header(len(first[1])), [first]
+    if spec.extend_sid:
+        sids = _sids(spec)
+        records = ((line, [next(sids), *cells]) for line, cells in records)
+        pending = [(line, [next(sids), *cells]) for line, cells in pending]
+        header = header if spec.head else generated_header(len(first[1]) + 1)[1:]
+        header = [SID_NAME, *header]
     layout = dense_layout(header, first[0], spec.id_column, spec.label)
     writer.writerow(header)
     rows = 0
