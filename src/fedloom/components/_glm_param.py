@@ -28,8 +28,8 @@ from pydantic import (
 from fedloom.components.base import FateParam, lower, supported
 from fedloom.components.evaluation import normalise_metrics
 from fedloom.crypto import DEFAULT_KEY_LENGTH
+from fedloom.ml.glm.validation import check_metric_names
 from fedloom.ml.hetero_lr import HeteroLRParam
-from fedloom.ml.hetero_lr.validation import check_metric_names
 
 Number = StrictInt | StrictFloat
 _NO_SQN = (

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from fedloom.crypto import generate_plain_keypair
 from fedloom.federation import HarnessResult, JobParties, KeyRing, run_parties
+from fedloom.ml.glm.batches import batch_rng, epoch_batches
 from fedloom.ml.hetero_lr import (
     HeteroLRArbiter,
     HeteroLRGuest,
@@ -20,7 +21,6 @@ from fedloom.ml.hetero_lr import (
     KeyGen,
     Optimizer,
 )
-from fedloom.ml.hetero_lr.batches import batch_rng, epoch_batches
 
 Array = NDArray[np.float64]
 

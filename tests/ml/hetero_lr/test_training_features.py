@@ -8,9 +8,9 @@ import pytest
 from lr_support import fit_parties, make_data, reference_fit
 
 from fedloom.federation import Party, PartyFailed
+from fedloom.ml.glm.batches import smallest_batch
+from fedloom.ml.glm.validation import EarlyStopping, metric_values
 from fedloom.ml.hetero_lr import HeteroLRParam, Optimizer
-from fedloom.ml.hetero_lr.batches import smallest_batch
-from fedloom.ml.hetero_lr.validation import EarlyStopping, metric_values
 
 pytestmark = pytest.mark.integration
 

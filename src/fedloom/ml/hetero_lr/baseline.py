@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fedloom.ml.hetero_lr.params import HeteroLRParam
+from fedloom.ml.glm.params import HeteroLRParam
 
 
 def centralized_scores(

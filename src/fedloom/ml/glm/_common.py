@@ -13,7 +13,8 @@ from fedloom.crypto import CipherVector, PublicKey, RawPlaintexts
 from fedloom.crypto.packing import pack, unpack
 from fedloom.crypto.phe_backend import Backend, with_backend
 from fedloom.federation import Context, FederationError, PartyHandle
-from fedloom.ml.hetero_lr.params import HeteroLRParam
+from fedloom.ml.glm.family import Family
+from fedloom.ml.glm.params import HeteroLRParam
 
 T = TypeVar("T")
 
@@ -81,10 +82,15 @@ def check_features(x: ArrayLike, what: str = "features") -> NDArray[np.float64]:
     return arr
 
 
-def check_topology(ctx: Context, param: HeteroLRParam) -> None:
+def check_topology(ctx: Context, param: HeteroLRParam, family: Family) -> None:
     """Refuse set-ups the protocol cannot run, identically at every party."""
     if ctx.parties.guest is None or ctx.parties.arbiter is None or not ctx.parties.hosts:
-        raise ValueError("HeteroLR needs one guest, at least one host and an arbiter")
+        raise ValueError("the protocol needs one guest, at least one host and an arbiter")
+    if family.single_host and len(ctx.parties.hosts) > 1:
+        raise ValueError(
+            f"the {family.name} model needs exactly one host: exp(z_h1 + z_h2) would be a "
+            "product of two hosts' ciphertexts, which additive encryption cannot form"
+        )
     if param.needs_loss and len(ctx.parties.hosts) > 1:
         raise ValueError(
             f"early_stop={param.early_stop!r} needs the loss, which the protocol computes with "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from fedloom.ml.hetero_lr.params import HeteroLRParam
+from fedloom.ml.glm.params import HeteroLRParam
 
 Vector = NDArray[np.float64]
 _MOMENTUM = 0.9

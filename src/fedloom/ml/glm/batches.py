@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fedloom.federation import FederationError, PartyHandle
-from fedloom.ml.hetero_lr.params import HeteroLRParam
+from fedloom.ml.glm.params import HeteroLRParam
 
 Batch = NDArray[np.int64]
 

@@ -15,15 +15,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fedloom.federation import Context
-from fedloom.ml.hetero_lr._common import (
+from fedloom.ml.glm._common import (
     HeteroLRModel,
     add_partial_scores,
     best_iteration,
     send_partial_scores,
     validation_stop,
 )
-from fedloom.ml.hetero_lr.params import HeteroLRParam
-from fedloom.ml.hetero_lr.validation import EarlyStopping, check_metric_names, metric_values
+from fedloom.ml.glm.params import HeteroLRParam
+from fedloom.ml.glm.validation import EarlyStopping, check_metric_names, metric_values
 
 Vector = NDArray[np.float64]
 

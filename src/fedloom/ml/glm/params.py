@@ -91,7 +91,7 @@ class HeteroLRParam(_Strict):
     """Stop when a validation metric has not improved for this many validations; the model
     then keeps the weights of the best validation (of the first metric)."""
     metrics: list[str] = Field(default_factory=lambda: ["auc", "ks"])
-    """Scalar validation metrics (``fedloom.ml.hetero_lr.validation.SCALAR_METRICS``)."""
+    """Scalar validation metrics (``fedloom.ml.glm.validation.SCALAR_METRICS``)."""
     use_first_metric_only: bool = False
     threshold: float = 0.5
     """The class-1 probability from which validation metrics count a row as positive."""

@@ -1,0 +1,168 @@
+"""What differs between the generalized linear models on the one shared protocol.
+
+Every model has the linear predictor ``z = X_g·w_g + b + offset + Σ_h X_h·w_h`` and the
+gradient ``X_pᵀ·d / n`` at each party ``p`` for a residual ``d`` the guest forms encrypted.
+Per batch each host sends the guest the encrypted values its family names
+(:meth:`Family.host_values`); the guest combines them with its own plaintext part:
+
+- logistic (HeteroLR): Taylor expansion of the log-loss at 0, ``d = ¼·z + ½ − y``,
+  loss ``log 2 − ½·y'·z + ⅛·z²`` with ``y' = 2y − 1``; the host sends ``[[z_h]]``
+  (and ``[[z_h²]]`` for the loss); prediction ``sigmoid(z)``;
+- linear (HeteroLinR): ``d = z − y``, loss ``½·(z − y)²``; the host sends ``[[z_h]]``
+  (and ``[[z_h²]]``); prediction ``z``;
+- Poisson (HeteroPoisson, log link, FATE's design): the host sends ``[[exp(z_h)]]``
+  (and ``[[z_h]]`` for the loss); the guest forms ``d = exp(z_g + offset)·[[exp(z_h)]] − y``
+  (the offset is ``log(exposure)``) and the loss ``μ − y·log μ`` with
+  ``μ = exp(z_g + offset)·exp(z_h)``, dropping the constant ``log(y!)``; prediction
+  ``exp(z)``. ``exp(z_h1 + z_h2)`` is a product of two hosts' ciphertexts, which additive
+  encryption cannot form, so Poisson runs with exactly one host (as FATE's does).
+
+Losses with more than one host would need cross products of the hosts' values, so the loss
+(``early_stop`` 'diff' / 'abs') needs one host; 'weight_diff' works with several.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fedloom.crypto import CipherVector
+
+Vector = NDArray[np.float64]
+_LOG2 = math.log(2.0)
+
+
+class Family:
+    """A GLM family: labels, the hosts' encrypted values, residual, loss, prediction."""
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[str] = ""
+    """``"binary"`` or ``"regression"``: which metrics apply."""
+    single_host: ClassVar[bool] = False
+    """Whether the protocol needs exactly one host whatever the convergence check."""
+    loss_value: ClassVar[str] = "forward_square"
+    """The name of the host's extra encrypted value for the loss."""
+
+    def check_labels(self, y: Vector) -> Vector:
+        """``y`` if this family accepts it; a ValueError naming the first bad label."""
+        return y
+
+    def host_values(self, z: Vector, needs_loss: bool) -> dict[str, Vector]:
+        """The plaintexts a host encrypts and sends per batch, by message name."""
+        values = {"forward": z}
+        if needs_loss:
+            values[self.loss_value] = z * z
+        return values
+
+    def residual(self, forward: CipherVector, z: Vector, y: Vector, frac_bits: int) -> CipherVector:
+        """The encrypted residual from the hosts' summed ``forward`` and the guest's ``z``."""
+        raise NotImplementedError
+
+    def loss(
+        self, forward: CipherVector, extra: CipherVector, z: Vector, y: Vector, frac_bits: int
+    ) -> CipherVector:
+        """The encrypted data loss (summed over the batch, length 1); one host's values."""
+        raise NotImplementedError
+
+    def predict(self, z: Vector) -> Vector:
+        """Predictions from the full linear predictor."""
+        raise NotImplementedError
+
+
+class Logistic(Family):
+    """HeteroLR's Taylor-approximated logistic regression."""
+
+    name = "logistic"
+    kind = "binary"
+
+    def check_labels(self, y: Vector) -> Vector:
+        """Binary labels 0/1."""
+        bad = np.flatnonzero((y != 0) & (y != 1))
+        if bad.size:
+            raise ValueError(f"label[{int(bad[0])}] is {y[bad[0]]}; binary labels must be 0 or 1")
+        return y
+
+    def residual(self, forward: CipherVector, z: Vector, y: Vector, frac_bits: int) -> CipherVector:
+        """``¼·z_h + (¼·z_g + ½ − y)``."""
+        return forward.mul(0.25, frac_bits=2) + (0.25 * z + 0.5 - y)
+
+    def loss(
+        self, forward: CipherVector, extra: CipherVector, z: Vector, y: Vector, frac_bits: int
+    ) -> CipherVector:
+        """``Σ log 2 − ½·y'·z + ⅛·z²`` expanded so that only ``z_h`` is encrypted."""
+        signed = 2.0 * y - 1.0
+        cross = forward.dot((0.25 * z - 0.5 * signed)[:, None])
+        plain = y.size * _LOG2 - 0.5 * float(signed @ z) + 0.125 * float(z @ z)
+        return cross + extra.sum().mul(0.125, frac_bits=3) + plain
+
+    def predict(self, z: Vector) -> Vector:
+        """``sigmoid(z)``: the probability of class 1."""
+        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+
+class Linear(Family):
+    """HeteroLinR's least squares."""
+
+    name = "linear"
+    kind = "regression"
+
+    def residual(self, forward: CipherVector, z: Vector, y: Vector, frac_bits: int) -> CipherVector:
+        """``z_h + (z_g − y)``."""
+        return forward + (z - y)
+
+    def loss(
+        self, forward: CipherVector, extra: CipherVector, z: Vector, y: Vector, frac_bits: int
+    ) -> CipherVector:
+        """``Σ ½·(z_g − y)² + (z_g − y)·z_h + ½·z_h²``."""
+        gap = z - y
+        return (
+            forward.dot(gap[:, None]) + extra.sum().mul(0.5, frac_bits=1) + 0.5 * float(gap @ gap)
+        )
+
+    def predict(self, z: Vector) -> Vector:
+        """The linear predictor itself."""
+        return np.asarray(z, dtype=np.float64)
+
+
+class Poisson(Family):
+    """HeteroPoisson's log-linear model (the offset carries ``log(exposure)``)."""
+
+    name = "poisson"
+    kind = "regression"
+    single_host = True
+    loss_value = "forward_linear"
+
+    def check_labels(self, y: Vector) -> Vector:
+        """Counts: non-negative labels."""
+        bad = np.flatnonzero(y < 0)
+        if bad.size:
+            raise ValueError(f"label[{int(bad[0])}] is {y[bad[0]]}; Poisson labels must be ≥ 0")
+        return y
+
+    def host_values(self, z: Vector, needs_loss: bool) -> dict[str, Vector]:
+        """``exp(z_h)``, and ``z_h`` for the loss."""
+        values = {"forward": np.exp(z)}
+        if needs_loss:
+            values[self.loss_value] = z
+        return values
+
+    def residual(self, forward: CipherVector, z: Vector, y: Vector, frac_bits: int) -> CipherVector:
+        """``exp(z_g + offset)·[[exp(z_h)]] − y``."""
+        return forward.mul(np.exp(z), frac_bits=frac_bits) - y
+
+    def loss(
+        self, forward: CipherVector, extra: CipherVector, z: Vector, y: Vector, frac_bits: int
+    ) -> CipherVector:
+        """``Σ exp(z_g + offset)·exp(z_h) − y·(z_g + offset) − y·z_h``."""
+        mu = forward.dot(np.exp(z)[:, None], frac_bits)
+        return mu - extra.dot(y[:, None], frac_bits) - float(y @ z)
+
+    def predict(self, z: Vector) -> Vector:
+        """``exp(z)``: the expected count (with the exposure in the offset)."""
+        return np.asarray(np.exp(z), dtype=np.float64)
+
+
+LOGISTIC, LINEAR, POISSON = Logistic(), Linear(), Poisson()

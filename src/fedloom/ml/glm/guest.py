@@ -1,0 +1,259 @@
+"""A GLM at the guest: holds the labels, forms the encrypted residual, owns the intercept.
+
+The family (:mod:`.family`) supplies the residual, the loss and the prediction; an optional
+per-row ``offset`` (HeteroPoisson's ``log(exposure)``) is added to the guest's linear part.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fedloom.crypto import CipherVector, PublicKey
+from fedloom.federation import Context
+from fedloom.ml.glm._common import (
+    HeteroLRModel,
+    add_partial_scores,
+    check_features,
+    check_topology,
+    end_epoch,
+    exchange_gradient,
+    expect,
+    expect_cipher,
+    receive_public_key,
+    send_setup,
+    warm_weights,
+)
+from fedloom.ml.glm._validate import GuestValidation
+from fedloom.ml.glm.batches import batch_rng, check_batch_safety, epoch_batches
+from fedloom.ml.glm.family import Family
+from fedloom.ml.glm.optimizer import Optimizer, initial_weights
+from fedloom.ml.glm.params import HeteroLRParam
+
+Vector = NDArray[np.float64]
+
+
+def _check_labels(y: ArrayLike, rows: int, family: Family) -> Vector:
+    labels = np.asarray(y, dtype=np.float64).reshape(-1)
+    if labels.size != rows:
+        raise ValueError(f"labels have {labels.size} rows, features have {rows}")
+    bad = np.flatnonzero(~np.isfinite(labels))
+    if bad.size:
+        raise ValueError(f"label[{int(bad[0])}] is {labels[bad[0]]}; labels must be finite")
+    return family.check_labels(labels)
+
+
+def _offset(offset: ArrayLike | None, rows: int, what: str) -> Vector:
+    if offset is None:
+        return np.zeros(rows)
+    values = np.asarray(offset, dtype=np.float64).reshape(-1)
+    if values.size != rows or not np.all(np.isfinite(values)):
+        raise ValueError(f"the {what} offset must be {rows} finite values")
+    return values
+
+
+class GlmGuest:
+    """The guest's side of fit and predict; subclasses set ``family``."""
+
+    family: ClassVar[Family]
+
+    def __init__(self, param: HeteroLRParam | None = None, *, masking: bool = True) -> None:
+        self.param = param or HeteroLRParam()
+        self.masking = masking
+        self.model: HeteroLRModel | None = None
+
+    def fit(
+        self,
+        ctx: Context,
+        x: ArrayLike,
+        y: ArrayLike,
+        *,
+        warm_start: HeteroLRModel | None = None,
+        validate: tuple[ArrayLike, ArrayLike] | None = None,
+        offset: ArrayLike | None = None,
+        validate_offset: ArrayLike | None = None,
+    ) -> HeteroLRModel:
+        """Train on the aligned rows ``x`` (guest features) with labels ``y``.
+
+        ``warm_start`` (this guest's part of a saved model) continues training from its weights
+        and iteration count up to ``max_iter`` epochs in all (the optimizer state restarts).
+        ``validate`` (aligned validation features and labels) is scored after the epochs
+        ``validation_freqs`` names; hosts send partial scores of those rows and learn only
+        whether to stop and, with early stopping, which epoch's weights to keep. ``offset``
+        and ``validate_offset`` are added to the linear predictor of each row.
+        """
+        param = self.param
+        check_topology(ctx, param, self.family)
+        features = check_features(x, "guest features")
+        labels = _check_labels(y, features.shape[0], self.family)
+        rows, width = features.shape
+        shift = _offset(offset, rows, "training")
+        checker = self._validation(features.shape[1], validate, validate_offset)
+        fit_ctx = ctx.sub("fit")
+        key = receive_public_key(fit_ctx, param.encrypt_param.backend)
+        start = warm_start.n_iter if warm_start is not None else 0
+        widths = self._host_shapes(fit_ctx, rows, start, checker)
+        check_batch_safety(param, rows, widths)
+        send_setup(fit_ctx, start, checker is not None)
+
+        intercept = param.init_param.fit_intercept
+        design = np.hstack([features, np.ones((rows, 1))]) if intercept else features
+        coef = self._initial(design.shape[1], width, warm_start)
+        penalised = np.array([True] * width + ([False] if intercept else []))
+        optimizer = Optimizer(param, design.shape[1], penalised)
+        rng = batch_rng(param)
+        model = HeteroLRModel("guest", coef[:width], n_iter=start)
+        snapshots: dict[int, NDArray[np.float64]] = {}
+        for epoch, it_ctx in fit_ctx.iterations(param.max_iter, start):
+            batches = epoch_batches(param, rows, rng)
+            it_ctx.hosts.put("batches", batches)
+            it_ctx.arbiter.put("batch_sizes", [int(b.size) for b in batches])
+            previous, started = coef.copy(), time.perf_counter()
+            batch_ctxs = it_ctx.batches(len(batches))
+            for i, ((_, b_ctx), idx) in enumerate(zip(batch_ctxs, batches, strict=True)):
+                more = epoch < param.max_iter - 1 or i < len(batches) - 1
+                coef = self._batch(
+                    b_ctx, key, design[idx], labels[idx], shift[idx], coef, optimizer, epoch, more
+                )
+            converged = end_epoch(it_ctx, param, model, coef - previous, started)
+            stop = False
+            if checker is not None and param.validates_at(epoch):
+                stop = checker.run(it_ctx, epoch, coef, intercept)
+                if param.early_stopping_rounds is not None:
+                    snapshots[epoch] = coef.copy()
+            if converged or stop:
+                break
+        if checker is not None:
+            coef = checker.finish(fit_ctx, model, snapshots, coef)
+        model.weights = coef[:width].copy()
+        model.intercept = float(coef[-1]) if intercept else 0.0
+        self.model = model
+        return model
+
+    def _validation(
+        self,
+        width: int,
+        validate: tuple[ArrayLike, ArrayLike] | None,
+        offset: ArrayLike | None,
+    ) -> GuestValidation | None:
+        if validate is None:
+            if self.param.validation_freqs is not None:
+                raise ValueError("validation_freqs is set but there are no validation rows")
+            return None
+        if self.param.validation_freqs is None:
+            raise ValueError("validation rows were given but validation_freqs is not set")
+        x_val = check_features(validate[0], "guest validation features")
+        if x_val.shape[1] != width:
+            raise ValueError(
+                f"guest validation features have {x_val.shape[1]} columns, training {width}"
+            )
+        y_val = _check_labels(validate[1], x_val.shape[0], self.family)
+        shift = _offset(offset, x_val.shape[0], "validation")
+        return GuestValidation(
+            self.param, self.family.kind, x_val, y_val, self.family.predict, shift
+        )
+
+    def _host_shapes(
+        self, ctx: Context, rows: int, start: int, checker: GuestValidation | None
+    ) -> list[int]:
+        """Check every host's rows, validation rows and first epoch; their feature counts."""
+        widths = []
+        validate_rows = checker.rows if checker is not None else 0
+        for host, value in zip(ctx.hosts, ctx.hosts.get("shape"), strict=True):
+            shape = expect(value, dict, "shape", host)
+            if shape.get("rows") != rows:
+                raise ValueError(
+                    f"{host.party} has {shape.get('rows')} aligned rows, the guest has {rows}"
+                )
+            if shape.get("validate_rows") != validate_rows:
+                raise ValueError(
+                    f"{host.party} has {shape.get('validate_rows')} validation rows, "
+                    f"the guest has {validate_rows}"
+                )
+            if shape.get("start") != start:
+                raise ValueError(
+                    f"{host.party}'s model continues from epoch {shape.get('start')}, the "
+                    f"guest's from {start}: warm starts need every party's model of one job"
+                )
+            width = shape.get("features")
+            if not isinstance(width, int) or width < 1:
+                raise ValueError(f"{host.party} sent a bad feature count")
+            widths.append(width)
+        return widths
+
+    def _initial(
+        self, size: int, width: int, warm_start: HeteroLRModel | None
+    ) -> NDArray[np.float64]:
+        param = self.param
+        if warm_start is not None:
+            weights = warm_weights(warm_start, width, "guest")
+            tail = [warm_start.intercept] if param.init_param.fit_intercept else []
+            if not param.init_param.fit_intercept and warm_start.intercept != 0.0:
+                raise ValueError("the warm-start model has an intercept but fit_intercept is false")
+            return np.concatenate([weights, np.asarray(tail, dtype=np.float64)])
+        coef = initial_weights(param, size)
+        if param.init_param.fit_intercept and param.init_param.init_method != "const":
+            coef[-1] = 0.0
+        return coef
+
+    def _batch(
+        self,
+        ctx: Context,
+        key: PublicKey,
+        x: Vector,
+        y: Vector,
+        shift: Vector,
+        coef: Vector,
+        optimizer: Optimizer,
+        epoch: int,
+        more: bool,
+    ) -> Vector:
+        param, family, rows = self.param, self.family, x.shape[0]
+        z_guest = x @ coef + shift
+        forwards = [
+            expect_cipher(v, key, rows, "forward", h)
+            for h, v in zip(ctx.hosts, ctx.hosts.get("forward"), strict=True)
+        ]
+        z_hosts = forwards[0]
+        for other in forwards[1:]:
+            z_hosts = z_hosts + other
+        # Fresh randomness is essential: the host could otherwise strip its own forward and
+        # read y.
+        frac_bits = param.feature_frac_bits
+        residual = family.residual(z_hosts, z_guest, y, frac_bits).rerandomize()
+        ctx.hosts.put("residual", residual)
+        if more:
+            key.prefetch_randomness(rows)
+        gradient = exchange_gradient(ctx, key, residual.dot(x, frac_bits), self.masking)
+        if param.needs_loss:
+            host, name = ctx.hosts[0], family.loss_value
+            extra = expect_cipher(host.get(name), key, rows, name, host)
+            host_penalty = expect_cipher(host.get("penalty"), key, 1, "penalty", host)
+            data_loss = family.loss(z_hosts, extra, z_guest, y, frac_bits)
+            penalty = host_penalty + optimizer.penalty_loss(coef)
+            ctx.arbiter.put("loss", CipherVector.concat([data_loss, penalty]).rerandomize())
+        return optimizer.step(coef, gradient / rows, epoch)
+
+    def predict(
+        self,
+        ctx: Context,
+        x: ArrayLike,
+        model: HeteroLRModel | None = None,
+        offset: ArrayLike | None = None,
+    ) -> Vector:
+        """Predictions (LR: probabilities of class 1) for aligned rows; hosts contribute
+        partial scores only."""
+        model = model or self.model
+        if model is None:
+            raise ValueError("predict needs a fitted or loaded model")
+        features = check_features(x, "guest features")
+        if features.shape[1] != model.weights.size:
+            raise ValueError(
+                f"guest features have {features.shape[1]} columns, the model {model.weights.size}"
+            )
+        shift = _offset(offset, features.shape[0], "prediction")
+        z = features @ model.weights + model.intercept + shift
+        return self.family.predict(add_partial_scores(ctx.sub("predict"), z))
