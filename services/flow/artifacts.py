@@ -6,11 +6,13 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from fedloom.components import ComponentError
 from fedloom.components.io import load_table, load_table_with_meta
+from fedloom.data import Table
 
 
 def _cell(value: float) -> float | None:
@@ -40,31 +42,27 @@ def load_model(path: str | Path) -> Any:
 
 
 def csv_lines(path: str | Path) -> Iterator[str]:
-    """A data artifact as CSV text, a chunk of rows at a time: ``id``, ``label`` (when the
-    table has labels), every column of its header, then the columns its meta adds per row
-    (``row_columns``: name → one value per row, e.g. ``predict_detail``) and for all rows
-    (``type``). Missing values are empty cells. The table is read (and checked) before the
-    first line is produced, so a bad file fails the request instead of a cut-off download."""
+    """A data artifact as CSV text, a chunk of rows at a time.
+
+    The columns are the table's meta ``columns`` when it lists them (FATE's prediction
+    columns: ``id, label, predict_result, predict_score, predict_detail, type``), each taken
+    from the ids, the labels, a header column, a per-row list in the meta or a constant string
+    in the meta; otherwise ``id``, ``label`` (when there are labels) and the header. Missing
+    values are empty cells. The table is read and checked before the first line is produced,
+    so a bad file fails the request instead of cutting a download short."""
     table, meta = load_table_with_meta(path)
-    raw = meta.get("row_columns")
-    per_row: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    extra = {k: v for k, v in per_row.items() if isinstance(v, list) and len(v) == len(table)}
-    constant = {k: meta[k] for k in ("type",) if isinstance(meta.get(k), str)}
-    header = ["id", *(["label"] if table.labels is not None else []), *table.header]
-    header += [*extra, *constant]
+    rows_count = len(table)
+    columns = meta.get("columns")
+    if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
+        columns = ["id", *(["label"] if table.labels is not None else []), *table.header]
+    getters = [_column(str(path), name, table, meta) for name in columns]
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        for i, sample_id in enumerate(table.ids):
-            row: list[Any] = [sample_id]
-            if table.labels is not None:
-                row.append(_text(float(table.labels[i])))
-            row.extend(_text(float(v)) for v in table.features[i])
-            row.extend(_cell_text(values[i]) for values in extra.values())
-            row.extend(constant.values())
-            writer.writerow(row)
+        writer.writerow(columns)
+        for i in range(rows_count):
+            writer.writerow([get(i) for get in getters])
             if buffer.tell() > 1 << 16:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -72,6 +70,26 @@ def csv_lines(path: str | Path) -> Iterator[str]:
         yield buffer.getvalue()
 
     return rows()
+
+
+def _column(path: str, name: str, table: Table, meta: dict[str, Any]) -> Callable[[int], str]:
+    """How to render column ``name`` of row i."""
+    value = meta.get(name)
+    labels = table.labels
+    if name == "id":
+        return table.ids.__getitem__
+    if name == "label" and labels is not None:
+        return lambda i: _text(float(labels[i]))
+    if name in table.header:
+        j = table.header.index(name)
+        return lambda i: _text(float(table.features[i, j]))
+    if isinstance(value, list) and len(value) == len(table):
+        values: list[Any] = value
+        return lambda i: _cell_text(values[i])
+    if isinstance(value, str):
+        text: str = value
+        return lambda i: text
+    raise ComponentError(f"{path}: column {name!r} is neither in the table nor in its meta")
 
 
 def _text(value: float) -> str:

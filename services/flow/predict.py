@@ -79,7 +79,8 @@ class PredictPlanner:
                 ]
             )
         try:
-            merged = merge_predict_conf(model.train_conf, conf)
+            components = (model.inference_dsl.get("components") or {}).keys()
+            merged = merge_predict_conf(model.train_conf, conf, components)
         except DslError as exc:
             raise PlanError(exc.errors) from None
         return self.base(model.inference_dsl, merged)

@@ -132,8 +132,18 @@ def test_predict_conf_overrides_the_train_conf() -> None:
     train = {
         "role": roles,
         "component_parameters": {
-            "common": {"hetero_lr_0": {"max_iter": 5, "predict_param": {"threshold": 0.5}}},
-            "role": {"guest": {"0": {"reader_0": {"table": {"namespace": "a", "name": "train"}}}}},
+            "common": {
+                "hetero_lr_0": {"max_iter": 5, "predict_param": {"threshold": 0.5}},
+                "evaluation_0": {"eval_type": "binary"},
+            },
+            "role": {
+                "guest": {
+                    "0": {
+                        "reader_0": {"table": {"namespace": "a", "name": "train"}},
+                        "reader_1": {"table": {"namespace": "a", "name": "validate"}},
+                    }
+                }
+            },
         },
     }
     predict = {
@@ -144,8 +154,10 @@ def test_predict_conf_overrides_the_train_conf() -> None:
             "role": {"guest": {"0": {"reader_0": {"table": {"namespace": "a", "name": "test"}}}}},
         },
     }
-    merged = merge_predict_conf(train, predict)
+    merged = merge_predict_conf(train, predict, ["reader_0", "hetero_lr_0"])
     params = merged["component_parameters"]
+    assert set(params["common"]) == {"hetero_lr_0"}
+    assert set(params["role"]["guest"]["0"]) == {"reader_0"}
     assert params["common"]["hetero_lr_0"] == {"max_iter": 5, "predict_param": {"threshold": 0.3}}
     assert params["role"]["guest"]["0"]["reader_0"]["table"]["name"] == "test"
     assert merged["job_parameters"] == {"common": {"job_type": "predict"}}
@@ -153,4 +165,4 @@ def test_predict_conf_overrides_the_train_conf() -> None:
         "threshold": 0.5
     }
     with pytest.raises(DslError, match="parties the model was trained at"):
-        merge_predict_conf(train, {**predict, "role": {**roles, "host": [10002]}})
+        merge_predict_conf(train, {**predict, "role": {**roles, "host": [10002]}}, [])

@@ -122,11 +122,12 @@ def check_inference_dsl(predict_dsl: object, trained: Mapping[str, str]) -> dict
 
 
 def merge_predict_conf(
-    train_conf: Mapping[str, Any], predict_conf: Mapping[str, Any]
+    train_conf: Mapping[str, Any], predict_conf: Mapping[str, Any], components: Iterable[str]
 ) -> dict[str, Any]:
-    """The conf a predict job runs with: the train conf's component parameters with the
-    predict conf's laid over them (its Reader tables, thresholds...), the predict conf's
-    initiator, roles and job parameters. DslError when its parties differ from the model's."""
+    """The conf a predict job runs with: the train conf's parameters of the deployed
+    ``components`` with the predict conf's laid over them (its Reader tables, thresholds...),
+    the predict conf's initiator, roles and job parameters. DslError when its parties differ
+    from the model's."""
     trained_roles = _roles(train_conf.get("role"))
     roles = _roles(predict_conf.get("role"))
     if roles != trained_roles:
@@ -140,10 +141,32 @@ def merge_predict_conf(
         if key != "component_parameters"
     }
     merged["component_parameters"] = deep_merge(
-        copy.deepcopy(dict(train_conf.get("component_parameters") or {})),
+        _only(train_conf.get("component_parameters"), set(components)),
         dict(predict_conf.get("component_parameters") or {}),
     )
     return merged
+
+
+def _only(params: object, components: set[str]) -> dict[str, Any]:
+    """``component_parameters`` (common / role / index) restricted to ``components``."""
+    if not isinstance(params, dict):
+        return {}
+    out: dict[str, Any] = {}
+    common = params.get("common")
+    if isinstance(common, dict):
+        out["common"] = {k: copy.deepcopy(v) for k, v in common.items() if k in components}
+    by_role = params.get("role")
+    if isinstance(by_role, dict):
+        out["role"] = {
+            role: {
+                index: {k: copy.deepcopy(v) for k, v in values.items() if k in components}
+                for index, values in indices.items()
+                if isinstance(values, dict)
+            }
+            for role, indices in by_role.items()
+            if isinstance(indices, dict)
+        }
+    return out
 
 
 def _deploys(body: Any, registry: Mapping[str, ModuleSpec]) -> bool:

@@ -1,0 +1,104 @@
+"""A model lives on: train on three real sites, deploy, predict with the conf only, and get
+the training job's scores back exactly, as CSV through the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e_support import clients, example_job, start_sites, stop_sites, upload_breast
+
+from services.cli.client import FlowClient
+from services.cli.main import main
+from services.site import Site
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Site]]:
+    base = tmp_path_factory.mktemp("lifecycle")
+    running = start_sites(base)
+    upload_breast(clients(running), base / "data")
+    yield running
+    stop_sites(running)
+
+
+def _scores(text: str) -> dict[str, tuple[str, str, str]]:
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return {r["id"]: (r["predict_score"], r["predict_result"], r["type"]) for r in rows}
+
+
+def _download(site: Site, job_id: str, out: Path) -> str:
+    argv = ["job", "output", job_id, "hetero_lr_0", "--csv", str(out)]
+    argv += ["--url", site.config.flow_url, "--token", site.config.token]
+    assert main(argv) == 0
+    return out.read_text()
+
+
+def test_deployed_model_reproduces_the_training_scores(sites: list[Site], tmp_path: Path) -> None:
+    guest = next(s for s in sites if s.config.party_id == 9999)
+    by_party: dict[int, FlowClient] = clients(sites)
+    dsl, conf = example_job(max_iter=3)
+    created = by_party[9999].submit_job(dsl, conf)
+    info = created["model_info"]
+    assert info["model_version"] == created["job_id"]
+    assert info["model_id"] == "arbiter-10001#guest-9999#host-10000#model"
+    assert by_party[9999].wait(created["job_id"], timeout=240)["status"] == "success"
+
+    deployed = by_party[9999].deploy(info["model_id"], info["model_version"])
+    assert set(deployed["inference_dsl"]["components"]) == {
+        "reader_0",
+        "data_transform_0",
+        "intersection_0",
+        "hetero_lr_0",
+    }
+    for party in (10000, 10001):
+        versions = [m["model_version"] for m in by_party[party].models(info["model_id"])]
+        assert deployed["model_version"] in versions
+
+    predict_conf = {
+        "dsl_version": 2,
+        "initiator": conf["initiator"],
+        "role": conf["role"],
+        "job_parameters": {
+            "common": {
+                "job_type": "predict",
+                "model_id": deployed["model_id"],
+                "model_version": deployed["model_version"],
+            }
+        },
+        "component_parameters": {
+            "role": {
+                "guest": {"0": {"reader_0": {"table": conf_table(conf, "guest")}}},
+                "host": {"0": {"reader_0": {"table": conf_table(conf, "host")}}},
+            }
+        },
+    }
+    predicted = by_party[9999].submit_job(None, predict_conf)
+    assert predicted["model_info"] == {
+        "model_id": deployed["model_id"],
+        "model_version": deployed["model_version"],
+    }
+    job = by_party[9999].wait(predicted["job_id"], timeout=240)
+    assert job["status"] == "success", job
+    assert job["job_type"] == "predict"
+
+    trained = _scores(_download(guest, created["job_id"], tmp_path / "train.csv"))
+    scored = _scores(_download(guest, predicted["job_id"], tmp_path / "predict.csv"))
+    assert scored.keys() == trained.keys() and len(scored) > 100
+    assert {k: v[:2] for k, v in scored.items()} == {k: v[:2] for k, v in trained.items()}
+    assert {v[2] for v in scored.values()} == {"test"}
+    assert {v[2] for v in trained.values()} == {"train"}
+    header = (tmp_path / "predict.csv").read_text().splitlines()[0]
+    assert header == "id,label,predict_result,predict_score,predict_detail,type"
+
+
+def conf_table(conf: dict[str, object], role: str) -> object:
+    """The Reader table a role read in the train conf."""
+    params = conf["component_parameters"]
+    assert isinstance(params, dict)
+    return params["role"][role]["0"]["reader_0"]["table"]
