@@ -42,14 +42,20 @@ class FlowClient:
         return response.json() if response.content else None
 
     def upload_table(
-        self, namespace: str, name: str, csv_path: Path, label_column: str | None = None
+        self,
+        namespace: str,
+        name: str,
+        csv_path: Path,
+        label_column: str | None = None,
+        options: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Upload a CSV as table namespace/name (header on, id in the first column)."""
+        """Upload a file as table namespace/name (replacing it); ``options`` are the upload's
+        query options (FATE's head, extend_sid, meta, ...; default: header on, id first)."""
         params = {"label_column": label_column} if label_column else {}
         result: dict[str, Any] = self._call(
             "POST",
             f"/api/v1/tables/{namespace}/{name}",
-            params={**params, "overwrite": "true"},
+            params={**params, **(options or {}), "overwrite": "true"},
             content=csv_path.read_bytes(),
             headers={"Content-Type": "text/csv"},
         )

@@ -84,7 +84,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_demo(Path(args.dir), timeout=args.timeout)
     client = _client(args)
     if command == "table":
-        _print(client.upload_table(args.namespace, args.name, Path(args.file), args.label))
+        _print(
+            client.upload_table(
+                args.namespace, args.name, Path(args.file), args.label, _upload_options(args)
+            )
+        )
     elif command == "job":
         if args.action == "submit":
             dsl = json.loads(Path(args.dsl).read_text()) if args.dsl else None
@@ -107,6 +111,22 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif command == "model":
         _print(run_model_command(client, args))
     return 0
+
+
+def _upload_options(args: argparse.Namespace) -> dict[str, str]:
+    """The upload's query options from ``fedloom table upload``'s flags (FATE's names)."""
+    options = {"head": args.head}
+    for flag in ("extend_sid", "auto_increasing_sid"):
+        if getattr(args, flag):
+            options[flag] = "1"
+    for name in ("id_delimiter", "id_column"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    if args.with_meta or args.meta is not None:
+        options["with_meta"] = "1"
+    if args.meta is not None:
+        options["meta"] = args.meta
+    return options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,6 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("name")
     table.add_argument("file")
     table.add_argument("--label", help="label column (guest tables)")
+    table.add_argument("--head", choices=["1", "0"], default="1", help="1: first line is a header")
+    table.add_argument("--id-column", help="the id column of a dense table (default: first)")
+    table.add_argument("--id-delimiter", help="splits the id from the rest (default ',')")
+    table.add_argument(
+        "--extend-sid", action="store_true", help="the file has no id: generate sample ids"
+    )
+    table.add_argument(
+        "--auto-increasing-sid", action="store_true", help="with --extend-sid: ids 0, 1, 2, ..."
+    )
+    table.add_argument("--with-meta", action="store_true", help="read the format from --meta")
+    table.add_argument(
+        "--meta",
+        help="FATE upload meta as JSON (implies --with-meta), e.g. "
+        '\'{"input_format": "sparse", "delimiter": " ", "with_label": true}\'',
+    )
     job = sub.add_parser("job", help="submit / status / wait / cancel / metrics")
     actions = job.add_subparsers(dest="action", required=True)
     submit = with_target(actions.add_parser("submit", help="submit a FATE DSL v2 job"))
