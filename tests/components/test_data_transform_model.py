@@ -123,3 +123,10 @@ def test_not_a_data_transform_model(tmp_path: Path) -> None:
     reader = read(store(tmp_path, "t", TRAIN, UploadSpec()), tmp_path / "t")
     with pytest.raises(ComponentError, match="not a DataTransform model"):
         transform(reader, tmp_path / "d", bogus)
+
+
+def test_a_dense_tables_upload_delimiter_does_not_matter(tmp_path: Path) -> None:
+    model = _fit(tmp_path)
+    semicolons = store(tmp_path, "semi", TRAIN.replace(",", ";"), UploadSpec(id_delimiter=";"))
+    result = transform(read(semicolons, tmp_path / "sr"), tmp_path / "sd", model)
+    assert load_table(result.data["data"]).header == ["x0", "x1", "x2"]

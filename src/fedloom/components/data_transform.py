@@ -170,10 +170,12 @@ def run_data_transform(call: TaskCall) -> TaskResult:
     )
 
 
-def _table_format(meta: dict[str, Any]) -> TableFormat:
+def _table_format(meta: dict[str, Any]) -> TableFormat | None:
+    """The format the Reader recorded, or None (an input not from a Reader: dense, format
+    unknown)."""
     recorded = meta.get("format")
     if recorded is None:
-        return TableFormat()
+        return None
     if not isinstance(recorded, dict):
         raise ComponentError("DataTransform: the input's table format is not a JSON object")
     try:
@@ -182,8 +184,10 @@ def _table_format(meta: dict[str, Any]) -> TableFormat:
         raise ComponentError(f"DataTransform: the input's table format is invalid: {exc}") from None
 
 
-def _fit_settings(param: DataTransformParam, fmt: TableFormat) -> DataTransformParam:
+def _fit_settings(param: DataTransformParam, fmt: TableFormat | None) -> DataTransformParam:
     """The parameters with the table's format filled in (explicit ones must agree with it)."""
+    if fmt is None:
+        return param
     explicit = param.model_fields_set
     update: dict[str, Any] = {}
     structural = dict(_FORMAT) | ({} if fmt.dense else {k: k for k in _LABEL})
@@ -218,7 +222,7 @@ def _load_trained(path: Path) -> dict[str, Any]:
 
 
 def _transform_settings(
-    param: DataTransformParam, trained: dict[str, Any], fmt: TableFormat
+    param: DataTransformParam, trained: dict[str, Any], fmt: TableFormat | None
 ) -> DataTransformParam:
     """The model's parameters, with the label (and need_run) the predict conf may set."""
     settings = DataTransformParam.model_validate({k: trained["meta"][k] for k in _MODEL_KEYS})
@@ -230,13 +234,16 @@ def _transform_settings(
                 f"DataTransform with an input model applies the trained schema: {name} "
                 f"{getattr(param, name)!r} differs from the model's {getattr(settings, name)!r}"
             )
-    for name, key in _FORMAT.items():
+    update = {name: getattr(param, name) for name in free if name in param.model_fields_set}
+    if fmt is None:
+        return settings.model_copy(update=update)
+    # a dense table is split into columns by the Reader: its delimiter does not matter here
+    for name, key in (_FORMAT if not fmt.dense else {"input_format": "input_format"}).items():
         if getattr(fmt, key) != getattr(settings, name):
             raise ComponentError(
                 f"DataTransform: the table's {key} {getattr(fmt, key)!r} differs from the "
                 f"model's {name} {getattr(settings, name)!r}"
             )
-    update = {name: getattr(param, name) for name in free if name in param.model_fields_set}
     if not fmt.dense:
         if "with_label" in update and update["with_label"] != fmt.with_label:
             raise ComponentError(
