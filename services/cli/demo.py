@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import time
@@ -62,6 +64,7 @@ def run_demo(base_dir: Path, timeout: float = 300.0) -> int:
         metrics = clients[9999].metrics(job_id, "evaluation_0")
         federated = _flat_metric(metrics, "auc"), _flat_metric(metrics, "ks")
         central = _centralized_auc(guest_csv, host_csv, conf)
+        predicted = _deploy_and_predict(clients[9999], job_id, timeout)
         print(
             json.dumps(
                 {
@@ -71,16 +74,44 @@ def run_demo(base_dir: Path, timeout: float = 300.0) -> int:
                     "ks": federated[1],
                     "auc_centralized": round(central["auc"], 6),
                     "ks_centralized": round(central["ks"], 6),
+                    **predicted,
                     "seconds": round(time.perf_counter() - started, 1),
                 }
             ),
             flush=True,
         )
-        return 0
+        return 0 if predicted["predict_status"] == "success" else 1
     finally:
         for site in sites:
             site.stop()
         (base_dir / "pids.json").unlink(missing_ok=True)
+
+
+def _deploy_and_predict(guest: FlowClient, job_id: str, timeout: float) -> dict[str, Any]:
+    """Deploy the job's model, score the same tables with a predict job (conf only), and say
+    whether the deployed model reproduced the training job's scores."""
+    info = guest.job(job_id)["model_info"]
+    deployed = guest.deploy(info["model_id"], info["model_version"])
+    print(f"deployed {deployed['model_id']} as version {deployed['model_version']}", flush=True)
+    conf = json.loads((EXAMPLE / "predict_conf.json").read_text())
+    conf["job_parameters"]["common"].update(
+        model_id=deployed["model_id"], model_version=deployed["model_version"]
+    )
+    predict_id = guest.submit_job(None, conf)["job_id"]
+    print(f"submitted predict job {predict_id} at party 9999", flush=True)
+    status = guest.wait(predict_id, timeout=timeout)["status"]
+    result: dict[str, Any] = {"predict_job_id": predict_id, "predict_status": status}
+    if status == "success":
+        trained = _scores("".join(guest.download_csv(job_id, "hetero_lr_0")))
+        scored = _scores("".join(guest.download_csv(predict_id, "hetero_lr_0")))
+        result["predict_rows"] = len(scored)
+        result["predict_matches_training"] = scored == trained
+    return result
+
+
+def _scores(text: str) -> dict[str, str]:
+    rows = csv.DictReader(io.StringIO(text))
+    return {row["id"]: row["predict_score"] for row in rows}
 
 
 def _flat_metric(metrics: dict[str, Any], name: str) -> float | None:
