@@ -43,7 +43,11 @@ def test_host_table_and_label_anywhere(tmp_path: Path) -> None:
         ("id,y,x0\na,1,nan\n", "y", r"line 2, column 'x0': 'nan' is not finite"),
         ("id,y,x0\na,2,0.5\n", "y", r"line 2, column 'y': label '2' is not 0 or 1"),
         ("id,y,x0\na,1\n", "y", r"line 2 has 2 fields, the header has 3"),
-        ("id,y,x0\na,1,1\na,0,2\n", "y", r"line 3, column 'id': duplicate id 'a' \(first on line 2\)"),
+        (
+            "id,y,x0\na,1,1\na,0,2\n",
+            "y",
+            r"line 3, column 'id': duplicate id 'a' \(first on line 2\)",
+        ),
         ("id,x0\n", None, r"no data rows"),
         ("", None, r"the file is empty"),
         ("id,x0\na,1\n", "y", r"no label column 'y'"),
