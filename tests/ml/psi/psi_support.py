@@ -12,7 +12,7 @@ from fedloom.crypto import rsa_blind, x25519
 from fedloom.federation import HarnessResult, JobParties, Party, run_parties
 from fedloom.ml.psi import IntersectionGuest, IntersectionHost, IntersectionResult, IntersectParam
 
-METHODS = ["rsa", "ecdh"]
+METHODS = ["rsa", "ecdh", "dh"]
 
 
 def param(method: str, sync: bool = True, key_length: int = 1024) -> IntersectParam:
