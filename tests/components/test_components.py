@@ -351,7 +351,15 @@ def test_run_task_checks_module_role_and_context(tmp_path: Path) -> None:
         run_task("Reader", "host", 10000, local_context(), READER, {}, tmp_path)
     with pytest.raises(ComponentError, match="needs input 'table'"):
         run_task("Reader", "guest", 9999, local_context(), READER, {}, tmp_path)
-    assert set(REGISTRY) == {"Reader", "DataTransform", "Intersection", "HeteroLR", "Evaluation"}
+    assert set(REGISTRY) == {
+        "Reader",
+        "DataTransform",
+        "Intersection",
+        "HeteroLR",
+        "HeteroLinR",
+        "HeteroPoisson",
+        "Evaluation",
+    }
 
 
 @pytest.mark.unit

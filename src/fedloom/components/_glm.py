@@ -12,6 +12,7 @@ tell from). Output data (guest only): FATE's prediction columns — see :mod:`._
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 
 from fedloom.components._glm_model import LoadedModel, aligned, load_glm_model, model_document
 from fedloom.components._glm_output import prediction_output
+from fedloom.components._glm_param import GlmParam
 from fedloom.components.base import ComponentError, InputArtifact, TaskCall, TaskResult
 from fedloom.components.io import load_table_with_meta, save_model
 from fedloom.data import Table
@@ -41,9 +43,17 @@ class GuestAlgorithm(Protocol):
         *,
         warm_start: HeteroLRModel | None = ...,
         validate: tuple[Vector, Vector] | None = ...,
+        offset: Vector | None = ...,
+        validate_offset: Vector | None = ...,
     ) -> HeteroLRModel: ...
 
-    def predict(self, ctx: Context, x: Vector, model: HeteroLRModel | None = ...) -> Vector: ...
+    def predict(
+        self,
+        ctx: Context,
+        x: Vector,
+        model: HeteroLRModel | None = ...,
+        offset: Vector | None = ...,
+    ) -> Vector: ...
 
 
 class HostAlgorithm(Protocol):
@@ -71,19 +81,48 @@ class ArbiterAlgorithm(Protocol):
 class GlmSpec:
     """What differs between the GLM modules; the runner does the rest.
 
-    ``labels`` checks the guest's labels and returns them with the class names (one-vs-rest
-    when there are more than two; ``[]`` for regression). ``guest_table`` may take columns out
-    of the guest's table (HeteroPoisson's exposure) and returns the offset they make.
+    ``guest``, ``host``, ``arbiter`` make the role's algorithm from the task call. ``labels``
+    checks the guest's labels and returns them with the class names (one-vs-rest when there
+    are more than two; ``[]`` for regression). ``guest_table`` may take columns out of the
+    guest's table (HeteroPoisson's exposure) and returns the per-row offset they make.
     """
 
     module: str
     kind: str
-    guest: Any
-    host: Any
-    arbiter: Any
-    labels: Any
-    model_meta: Any
-    guest_table: Any = None
+    guest: Callable[[TaskCall], GuestAlgorithm]
+    host: Callable[[TaskCall], HostAlgorithm]
+    arbiter: Callable[[TaskCall], ArbiterAlgorithm]
+    labels: Callable[[TaskCall, Table], tuple[Vector, list[str]]]
+    guest_table: Callable[[TaskCall, Table], tuple[Table, Vector | None]] | None = None
+
+
+DATA_INPUTS: dict[str, tuple[int, int]] = {
+    "train_data": (0, 1),
+    "validate_data": (0, 1),
+    "test_data": (0, 1),
+    "data": (0, 1),
+}
+"""The data slots of every GLM module (the runner checks which combination makes a task)."""
+MODEL_INPUTS: dict[str, tuple[int, int]] = {"model": (0, 1)}
+"""The model slot: a warm start with train_data, or the model to predict with."""
+CONSISTENT_PARAMS = (
+    "max_iter",
+    "early_stop",
+    "tol",
+    "batch_size",
+    "batch_strategy",
+    "validation_freqs",
+    "early_stopping_rounds",
+    "callback_param.validation_freqs",
+    "callback_param.early_stopping_rounds",
+    "callback_param.callbacks",
+    "cv_param.need_cv",
+    "cv_param.n_splits",
+    "encrypt_param.method",
+    "encrypt_param.key_length",
+)
+"""Parameters every party of a GLM job must share. The crypto backend is each party's own
+choice: keys and ciphertexts are the same on the wire whichever library computes them."""
 
 
 def run_glm(spec: GlmSpec, call: TaskCall) -> TaskResult:
@@ -120,6 +159,14 @@ def _table(artifact: InputArtifact, call: TaskCall, what: str) -> Table:
     return table
 
 
+def _prepared(spec: GlmSpec, call: TaskCall, table: Table) -> tuple[Table, Vector | None]:
+    """The guest's table without its offset columns, and the offset (None: no offset)."""
+    if call.role == "guest" and spec.guest_table is not None:
+        prepared: tuple[Table, Vector | None] = spec.guest_table(call, table)
+        return prepared
+    return table, None
+
+
 def _arbiter(spec: GlmSpec, call: TaskCall, loaded: LoadedModel | None) -> TaskResult:
     task, count = await_task(call.ctx)
     if task == "predict":
@@ -130,24 +177,20 @@ def _arbiter(spec: GlmSpec, call: TaskCall, loaded: LoadedModel | None) -> TaskR
         warm = loaded.models[k] if loaded is not None else None
         models.append(spec.arbiter(call).fit(ctx, warm_start=warm))
     summary = {**_summary(models), "loss": [float(v) for v in models[0].loss_history]}
-    document = model_document(call, spec.model_meta(call.params), models, None, _classes(count))
+    document = model_document(call, _meta(call), models, None, _classes(count))
     return TaskResult(model=save_model(call.output_dir / "model.json", document), metrics=summary)
 
 
 def _fit(
     spec: GlmSpec, call: TaskCall, loaded: LoadedModel | None, train: InputArtifact
 ) -> TaskResult:
-    table = _table(train, call, "training")
-    offset = None
-    if call.role == "guest" and spec.guest_table is not None:
-        table, offset = spec.guest_table(call, table)
+    table, offset = _prepared(spec, call, _table(train, call, "training"))
     header = loaded.header if loaded is not None else list(table.header)
     x = aligned(table, header, "training")
     validate = call.inputs.get("validate_data")
-    v_table = _table(validate, call, "validation") if validate is not None else None
-    v_offset = None
-    if v_table is not None and call.role == "guest" and spec.guest_table is not None:
-        v_table, v_offset = spec.guest_table(call, v_table)
+    v_table, v_offset = None, None
+    if validate is not None:
+        v_table, v_offset = _prepared(spec, call, _table(validate, call, "validation"))
     x_val = aligned(v_table, header, "validation") if v_table is not None else None
     if call.role == "host":
         count = await_task(call.ctx)[1]
@@ -158,9 +201,7 @@ def _fit(
             warm = loaded.models[k] if loaded is not None else None
             models.append(host.fit(ctx, x, warm_start=warm, validate=x_val))
             host.predict(ctx, x, models[-1])
-        document = model_document(
-            call, spec.model_meta(call.params), models, header, _classes(count)
-        )
+        document = model_document(call, _meta(call), models, header, _classes(count))
         return TaskResult(
             model=save_model(call.output_dir / "model.json", document), metrics=_summary(models)
         )
@@ -179,12 +220,16 @@ def _fit(
         v_targets = list(_targets(v_labels, classes))
     models, scores = [], []
     for (k, ctx), y in zip(_model_contexts(call.ctx, len(targets)), targets, strict=True):
-        guest = spec.guest(call, offset, v_offset)
+        guest = spec.guest(call)
         warm = loaded.models[k] if loaded is not None else None
         y_val = v_targets[k]
         pair = (x_val, y_val) if x_val is not None and y_val is not None else None
-        models.append(guest.fit(ctx, x, y, warm_start=warm, validate=pair))
-        scores.append(guest.predict(ctx, x, models[-1]))
+        models.append(
+            guest.fit(
+                ctx, x, y, warm_start=warm, validate=pair, offset=offset, validate_offset=v_offset
+            )
+        )
+        scores.append(guest.predict(ctx, x, models[-1], offset))
     metrics = _summary(models)
     if len(models) == 1 and models[0].validation:
         metrics["validate"] = [dict(v) for v in models[0].validation]
@@ -194,17 +239,14 @@ def _fit(
     )
     metrics.update(train_metrics)
     document = model_document(
-        call, spec.model_meta(call.params), models, header, classes if len(classes) > 2 else None
+        call, _meta(call), models, header, classes if len(classes) > 2 else None
     )
     path = save_model(call.output_dir / "model.json", document)
     return TaskResult(data={"data": data}, model=path, metrics=metrics)
 
 
 def _predict(spec: GlmSpec, call: TaskCall, loaded: LoadedModel, test: InputArtifact) -> TaskResult:
-    table = _table(test, call, "test")
-    offset = None
-    if call.role == "guest" and spec.guest_table is not None:
-        table, offset = spec.guest_table(call, table)
+    table, offset = _prepared(spec, call, _table(test, call, "test"))
     x = aligned(table, loaded.header, "test")
     count = max(len(loaded.models), 1)
     if call.role == "host":
@@ -218,9 +260,10 @@ def _predict(spec: GlmSpec, call: TaskCall, loaded: LoadedModel, test: InputArti
             spec.host(call).predict(ctx, x, loaded.models[k])
         return TaskResult()
     announce_task(call.ctx, "predict", count)
-    guest = spec.guest(call, offset, None)
+    guest = spec.guest(call)
     scores = [
-        guest.predict(ctx, x, loaded.models[k]) for k, ctx in _model_contexts(call.ctx, count)
+        guest.predict(ctx, x, loaded.models[k], offset)
+        for k, ctx in _model_contexts(call.ctx, count)
     ]
     labels = table.labels
     data, metrics = prediction_output(
@@ -265,6 +308,11 @@ def _summary(models: list[HeteroLRModel]) -> dict[str, Any]:
         "n_iter": max(int(m.n_iter) for m in models),
         "converged": all(bool(m.converged) for m in models),
     }
+
+
+def _meta(call: TaskCall) -> dict[str, Any]:
+    param: GlmParam = params_of(call, GlmParam)
+    return param.model_meta(call.module)
 
 
 def params_of(call: TaskCall, kind: type[BaseModel]) -> Any:

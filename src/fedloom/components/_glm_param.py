@@ -377,3 +377,24 @@ class GlmParam(FateParam):
     def ml_extra(self) -> dict[str, Any]:
         """Module-specific entries of :meth:`to_ml` (none here)."""
         return {}
+
+    def model_meta(self, module: str) -> dict[str, Any]:
+        """FATE's ``model_meta`` (LRModelMeta / LinRModelMeta / PoissonModelMeta names) of a
+        model trained with these parameters."""
+        return {
+            "module": module,
+            "penalty": self.penalty,
+            "tol": float(self.tol),
+            "alpha": float(self.alpha),
+            "optimizer": self.optimizer,
+            "batch_size": self.batch_size,
+            "learning_rate": float(self.learning_rate),
+            "max_iter": self.max_iter,
+            "early_stop": self.early_stop,
+            "fit_intercept": self.init_param.fit_intercept,
+            **self.meta_extra(),
+        }
+
+    def meta_extra(self) -> dict[str, Any]:
+        """Module-specific entries of :meth:`model_meta` (none here)."""
+        return {}

@@ -21,9 +21,15 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel
 
-from fedloom.components._glm import GlmSpec, params_of, run_glm
+from fedloom.components._glm import (
+    CONSISTENT_PARAMS,
+    DATA_INPUTS,
+    MODEL_INPUTS,
+    GlmSpec,
+    params_of,
+    run_glm,
+)
 from fedloom.components.base import (
     ALL_ROLES,
     ComponentDef,
@@ -60,24 +66,6 @@ def _class_name(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
-def lr_model_meta(params: BaseModel) -> dict[str, Any]:
-    """FATE's ``LRModelMeta`` fields of the parameters a model was trained with."""
-    param = params
-    assert isinstance(param, HeteroLogisticParam)
-    return {
-        "module": "HeteroLR",
-        "penalty": param.penalty,
-        "tol": float(param.tol),
-        "alpha": float(param.alpha),
-        "optimizer": param.optimizer,
-        "batch_size": param.batch_size,
-        "learning_rate": float(param.learning_rate),
-        "max_iter": param.max_iter,
-        "early_stop": param.early_stop,
-        "fit_intercept": param.init_param.fit_intercept,
-    }
-
-
 def _ml(call: TaskCall) -> Any:
     return params_of(call, HeteroLogisticParam).to_ml()
 
@@ -85,11 +73,10 @@ def _ml(call: TaskCall) -> Any:
 SPEC = GlmSpec(
     module="HeteroLR",
     kind="binary",
-    guest=lambda call, offset, v_offset: HeteroLRGuest(_ml(call)),
+    guest=lambda call: HeteroLRGuest(_ml(call)),
     host=lambda call: HeteroLRHost(_ml(call)),
     arbiter=lambda call: HeteroLRArbiter(_ml(call), keygen=call.hooks.keygen),
     labels=_labels,
-    model_meta=lr_model_meta,
 )
 
 
@@ -104,29 +91,9 @@ HETERO_LR = ComponentDef(
     required_roles=ALL_ROLES,
     param_model=HeteroLogisticParam,
     runners=same_runner(run_hetero_lr, ALL_ROLES),
-    data_inputs={
-        "train_data": (0, 1),
-        "validate_data": (0, 1),
-        "test_data": (0, 1),
-        "data": (0, 1),
-    },
-    model_inputs={"model": (0, 1)},
+    data_inputs=DATA_INPUTS,
+    model_inputs=MODEL_INPUTS,
     outputs=frozenset({"data", "model"}),
-    # The backend is each party's own choice: keys and ciphertexts are the same on the wire
-    # whichever library computes them.
-    consistent_params=(
-        "max_iter",
-        "early_stop",
-        "tol",
-        "batch_size",
-        "batch_strategy",
-        "validation_freqs",
-        "early_stopping_rounds",
-        "callback_param.validation_freqs",
-        "callback_param.early_stopping_rounds",
-        "callback_param.callbacks",
-        "encrypt_param.method",
-        "encrypt_param.key_length",
-    ),
+    consistent_params=CONSISTENT_PARAMS,
 )
 """The HeteroLR module's declaration."""

@@ -22,7 +22,9 @@ from fedloom.components.base import (
 )
 from fedloom.components.data_transform import DATA_TRANSFORM
 from fedloom.components.evaluation import EVALUATION
+from fedloom.components.hetero_linr import HETERO_LINR
 from fedloom.components.hetero_lr import HETERO_LR
+from fedloom.components.hetero_poisson import HETERO_POISSON
 from fedloom.components.intersection import INTERSECTION
 from fedloom.components.reader import READER
 from fedloom.federation import Context
@@ -32,6 +34,8 @@ DECLARATIONS: tuple[ComponentDef, ...] = (
     DATA_TRANSFORM,
     INTERSECTION,
     HETERO_LR,
+    HETERO_LINR,
+    HETERO_POISSON,
     EVALUATION,
 )
 """Every module fedloom runs, in the order they are listed to users."""

@@ -1,0 +1,128 @@
+"""HeteroPoisson: vertical Poisson regression (guest, one host, arbiter) — train or predict.
+
+Same inputs, modes, model files and prediction table as HeteroLR (:mod:`._glm`). The guest
+holds the counts (labels ≥ 0). ``exposure_colname`` names a column of the guest's table: it is
+taken out of the features, and ``log(exposure)`` is added to every row's linear predictor
+(training, validation and prediction alike, so a predict job's guest table needs the column
+too); exposures must be positive. The prediction is the expected count
+``exposure · exp(z)``; ``predict_result`` and ``predict_score`` are both that value. The
+protocol (:mod:`fedloom.ml.glm.family`) has the host send ``[[exp(X_h·w_h)]]``, so it runs
+with exactly one host, as FATE's does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import Field, StrictInt, StrictStr
+
+from fedloom.components._glm import (
+    CONSISTENT_PARAMS,
+    DATA_INPUTS,
+    MODEL_INPUTS,
+    GlmSpec,
+    params_of,
+    run_glm,
+)
+from fedloom.components._glm_param import GlmParam
+from fedloom.components.base import (
+    ALL_ROLES,
+    ComponentDef,
+    ComponentError,
+    TaskCall,
+    TaskResult,
+    same_runner,
+)
+from fedloom.components.hetero_linr import regression_labels
+from fedloom.data import Table
+from fedloom.ml.hetero_poisson import HeteroPoissonArbiter, HeteroPoissonGuest, HeteroPoissonHost
+
+Vector = NDArray[np.float64]
+
+
+class PoissonParam(GlmParam):
+    """FATE's HeteroPoisson parameters (FATE 1.x ``PoissonParam``): the shared linear-model
+    options with FATE's Poisson defaults, and ``exposure_colname`` (the guest's exposure
+    column, or None for exposure 1)."""
+
+    metric_kind: ClassVar[str] = "regression"
+    optimizer: StrictStr = "rmsprop"
+    max_iter: StrictInt = Field(default=20, ge=1)
+    exposure_colname: StrictStr | None = None
+
+    def meta_extra(self) -> dict[str, Any]:
+        """FATE's PoissonModelMeta adds the exposure column."""
+        return {"exposure_colname": self.exposure_colname}
+
+
+def _counts(call: TaskCall, table: Table) -> tuple[Vector, list[str]]:
+    labels, classes = regression_labels(call, table)
+    bad = np.flatnonzero(labels < 0)
+    if bad.size:
+        row = int(bad[0])
+        raise ComponentError(
+            f"HeteroPoisson needs counts (labels ≥ 0); the label of id {table.ids[row]!r} "
+            f"(row {row + 1}) is {labels[row]}"
+        )
+    return labels, classes
+
+
+def _exposure(call: TaskCall, table: Table) -> tuple[Table, Vector | None]:
+    """The guest's table without the exposure column, and ``log(exposure)``."""
+    name = params_of(call, PoissonParam).exposure_colname
+    if name is None:
+        return table, None
+    if name not in table.header:
+        raise ComponentError(
+            f"HeteroPoisson: exposure_colname {name!r} is not a column of the guest's table"
+        )
+    column = table.header.index(name)
+    exposure = table.features[:, column]
+    bad = np.flatnonzero(~(np.isfinite(exposure) & (exposure > 0)))
+    if bad.size:
+        row = int(bad[0])
+        raise ComponentError(
+            f"HeteroPoisson: the exposure of id {table.ids[row]!r} (row {row + 1}) is "
+            f"{exposure[row]}; exposures must be positive"
+        )
+    keep = [i for i in range(len(table.header)) if i != column]
+    rest = Table(
+        list(table.ids), [table.header[i] for i in keep], table.features[:, keep], table.labels
+    )
+    return rest, np.log(exposure)
+
+
+def _ml(call: TaskCall) -> Any:
+    return params_of(call, PoissonParam).to_ml()
+
+
+SPEC = GlmSpec(
+    module="HeteroPoisson",
+    kind="regression",
+    guest=lambda call: HeteroPoissonGuest(_ml(call)),
+    host=lambda call: HeteroPoissonHost(_ml(call)),
+    arbiter=lambda call: HeteroPoissonArbiter(_ml(call), keygen=call.hooks.keygen),
+    labels=_counts,
+    guest_table=_exposure,
+)
+
+
+def run_hetero_poisson(call: TaskCall) -> TaskResult:
+    """HeteroPoisson at any role: train (from scratch or warm), or predict with a model."""
+    return run_glm(SPEC, call)
+
+
+HETERO_POISSON = ComponentDef(
+    module="HeteroPoisson",
+    roles=ALL_ROLES,
+    required_roles=ALL_ROLES,
+    param_model=PoissonParam,
+    runners=same_runner(run_hetero_poisson, ALL_ROLES),
+    data_inputs=DATA_INPUTS,
+    model_inputs=MODEL_INPUTS,
+    outputs=frozenset({"data", "model"}),
+    consistent_params=CONSISTENT_PARAMS,
+)
+"""The HeteroPoisson module's declaration."""
