@@ -185,6 +185,8 @@ def test_run_preprocess_through_the_component(tmp_path: Path) -> None:
         ({"new_sample_id": True, "sync_intersect_ids": False}, "needs sync_intersect_ids"),
         ({"sample_id_generator": "host"}, "without new_sample_id"),
         ({"repeated_id_process": True}, "ids must be unique"),
+        ({"run_cache": True, "cardinality_only": True}, "a cache holds keyed ids"),
+        ({"run_cache": True, "run_preprocess": True}, "Bloom filter"),
         (
             {"run_preprocess": True, "intersect_preprocess_params": {"encrypt_method": "x"}},
             "hashes",

@@ -206,6 +206,11 @@ class IntersectionParam(_Lower):
     def _consistent(self) -> IntersectionParam:
         if self.run_preprocess is False and self.intersect_preprocess_params != PreprocessParams():
             raise ValueError("intersect_preprocess_params is set but run_preprocess is false")
+        if self.run_cache and (self.cardinality_only or self.run_preprocess):
+            raise ValueError(
+                "run_cache is refused with cardinality_only (a cache holds keyed ids) and with "
+                "run_preprocess (a filtered run keys only the ids that pass a Bloom filter)"
+            )
         if not self.cardinality_only and self.cardinality_method != "ecdh":
             raise ValueError("cardinality_method is set but cardinality_only is false")
         try:

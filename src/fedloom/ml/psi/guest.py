@@ -48,7 +48,7 @@ from fedloom.ml.psi.common import (
 )
 from fedloom.ml.psi.kernels import DHKernel, ECDHKernel, Kernel, RSAGuestKernel
 from fedloom.ml.psi.params import IntersectParam
-from fedloom.ml.psi.sample_ids import finish_sample_ids
+from fedloom.ml.psi.sample_ids import check_generator, finish_sample_ids
 from fedloom.ml.psi.workers import Chunked, Workers, check_workers, resolve_workers
 
 Match = tuple[NDArray[np.intp], NDArray[np.intp]]
@@ -185,6 +185,7 @@ class IntersectionGuest:
             raise ValueError("intersection needs at least one host")
         check_ids(ids)
         params = self.params
+        check_generator(ctx, params)
         if params.cardinality_only:
             return guest_cardinality(ctx, params, ids, self.batch_size, self.workers)
         full = list(ids)

@@ -51,7 +51,7 @@ from fedloom.ml.psi.common import (
 )
 from fedloom.ml.psi.kernels import DHKernel, ECDHKernel, Kernel, RSAHostKernel
 from fedloom.ml.psi.params import IntersectParam
-from fedloom.ml.psi.sample_ids import finish_sample_ids
+from fedloom.ml.psi.sample_ids import check_generator, finish_sample_ids
 from fedloom.ml.psi.workers import Chunked, Workers, check_workers, resolve_workers
 
 
@@ -150,6 +150,7 @@ class IntersectionHost:
             raise ValueError(f"IntersectionHost runs at a host, not at {ctx.local}")
         check_ids(ids)
         params, full = self.params, len(ids)
+        check_generator(ctx, params)
         if params.cardinality_only:
             return host_cardinality(ctx, params, ids, self.batch_size, self.workers)
         kept: I64 | None = None

@@ -44,6 +44,13 @@ def check_new_ids(value: object, count: int, peer: object) -> list[str]:
     return value
 
 
+def check_generator(ctx: Context, params: IntersectParam) -> None:
+    """ValueError before any exchange when the generator cannot serve this job's parties."""
+    if params.new_sample_id and params.sample_id_generator == "host":
+        if len(ctx.parties.hosts) != 1:
+            raise ValueError("sample_id_generator 'host' needs exactly one host")
+
+
 def finish_sample_ids(
     ctx: Context, params: IntersectParam, result: IntersectionResult
 ) -> IntersectionResult:
@@ -53,9 +60,7 @@ def finish_sample_ids(
     if result.ids is None:  # refused by IntersectParam; a broken invariant otherwise
         raise IntersectionError("new_sample_id needs a synced intersection")
     count = len(result.ids)
-    hosts = list(ctx.parties.hosts)
-    if params.sample_id_generator == "host" and len(hosts) != 1:
-        raise ValueError("sample_id_generator 'host' needs exactly one host")
+    check_generator(ctx, params)
     generator = ctx.is_guest == (params.sample_id_generator == "guest")
     if generator:
         new = draw_ids(count)
