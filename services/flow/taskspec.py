@@ -110,6 +110,7 @@ class SpecBuilder:
             "header": list(row.header),
             "head": True,
             "rows": row.rows,
+            "format": dict(row.meta or {}),
         }
         return ArtifactRef(kind="table", path=row.path, meta=meta)
 

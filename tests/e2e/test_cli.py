@@ -110,3 +110,32 @@ def test_service_subcommands_hand_over_to_the_service(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "REDIS_URL" in done.stderr and "unrecognized arguments" not in done.stderr
+
+
+def test_local_sites_take_settings_from_their_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FEDLOOM_MIN_KEY_LENGTH", "3072")
+    base = tmp_path / "local"
+    sites = local.up(base, [9999, 10000, 10001])
+    try:
+        target = ["--site", "10000", "--sites-file", str(base / "sites.json")]
+        guest_csv, host_csv = make_breast_split(tmp_path / "data")
+        assert (
+            main(["table", "upload", *target, "experiment", "breast_hetero_host", str(host_csv)])
+            == 0
+        )
+        target[1] = "9999"
+        upload = ["table", "upload", *target, "experiment", "breast_hetero_guest", str(guest_csv)]
+        assert main([*upload, "--label", "y"]) == 0
+        capsys.readouterr()
+        dsl, conf = example_job(max_iter=2, key_length=2048)
+        (tmp_path / "dsl.json").write_text(json.dumps(dsl))
+        (tmp_path / "conf.json").write_text(json.dumps(conf))
+        files = ["--dsl", str(tmp_path / "dsl.json"), "--conf", str(tmp_path / "conf.json")]
+        assert main(["job", "submit", *target, *files]) == 2
+        error = capsys.readouterr().err
+        assert "422" in error and "hetero_lr_0.encrypt_param.key_length" in error
+        assert "3072-bit minimum of party 9999" in error
+    finally:
+        local.down(base)

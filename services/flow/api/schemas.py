@@ -20,6 +20,9 @@ class TableMeta(BaseModel):
     header: list[str]
     id_column: str
     label_column: str | None
+    input_format: str = "dense"
+    meta: dict[str, Any] = Field(default_factory=dict)
+    """The upload meta: FATE's table format keys and the upload options."""
     created_at: str | None = None
 
 
