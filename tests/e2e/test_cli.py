@@ -117,7 +117,7 @@ def test_local_sites_take_settings_from_their_environment(
 ) -> None:
     monkeypatch.setenv("FEDLOOM_MIN_KEY_LENGTH", "3072")
     base = tmp_path / "local"
-    sites = local.up(base, [9999, 10000, 10001])
+    local.up(base, [9999, 10000, 10001])
     try:
         target = ["--site", "10000", "--sites-file", str(base / "sites.json")]
         guest_csv, host_csv = make_breast_split(tmp_path / "data")
