@@ -59,6 +59,21 @@ def _outputs(task: Task) -> TaskOutputs:
     return TaskOutputs.model_validate(task.outputs)
 
 
+def _data_output(
+    runtime: Runtime, job_id: str, component: str, role: str | None, name: str | None
+) -> tuple[Task, str]:
+    """This party's task of ``component`` and the path of its data output ``name`` (the
+    first when None); 404 naming what is missing."""
+    task = _local_task(runtime, job_id, component, role)
+    data = _outputs(task).data
+    if not data:
+        raise HTTPException(404, f"{component} wrote no data")
+    key = name if name is not None else next(iter(data))
+    if key not in data:
+        raise HTTPException(404, f"{component} has no data output {key!r} (has {sorted(data)})")
+    return task, data[key].path
+
+
 @router.post("", status_code=201)
 def submit_job(body: JobSubmission, runtime: Runtime) -> JobCreated:
     """Validate a job, create it at every party and start it. 422 names the offending field;
@@ -140,15 +155,9 @@ def output_data(
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
 ) -> DataPage:
     """Rows of this party's data output (``name`` picks one when there are several)."""
-    task = _local_task(runtime, job_id, component, role)
-    data = _outputs(task).data
-    if not data:
-        raise HTTPException(404, f"{component} wrote no data")
-    key = name if name is not None else next(iter(data))
-    if key not in data:
-        raise HTTPException(404, f"{component} has no data output {key!r} (has {sorted(data)})")
+    task, path = _data_output(runtime, job_id, component, role, name)
     try:
-        page = data_page(data[key].path, offset, limit)
+        page = data_page(path, offset, limit)
     except (ComponentError, OSError) as exc:
         raise HTTPException(500, f"cannot read the data output of {component}: {exc}") from None
     return DataPage(job_id=job_id, component=component, role=task.role, **page)
@@ -167,15 +176,9 @@ def download_data(
     name: str | None = None,
 ) -> StreamingResponse:
     """This party's whole data output as CSV (FATE's columns for predictions)."""
-    task = _local_task(runtime, job_id, component, role)
-    data = _outputs(task).data
-    if not data:
-        raise HTTPException(404, f"{component} wrote no data")
-    key = name if name is not None else next(iter(data))
-    if key not in data:
-        raise HTTPException(404, f"{component} has no data output {key!r} (has {sorted(data)})")
+    task, path = _data_output(runtime, job_id, component, role, name)
     try:
-        lines = csv_lines(data[key].path)
+        lines = csv_lines(path)
     except (ComponentError, OSError) as exc:
         raise HTTPException(500, f"cannot read the data output of {component}: {exc}") from None
     filename = f"{job_id}_{component}_{task.role}_{task.party_id}.csv"
