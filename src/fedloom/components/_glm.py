@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
+from fedloom.components._glm_cv import arbiter_cv, check_cv_inputs, guest_cv, host_cv
 from fedloom.components._glm_model import LoadedModel, aligned, load_glm_model, model_document
 from fedloom.components._glm_output import prediction_output
 from fedloom.components._glm_param import GlmParam
@@ -118,6 +119,7 @@ CONSISTENT_PARAMS = (
     "callback_param.callbacks",
     "cv_param.need_cv",
     "cv_param.n_splits",
+    "cv_param.output_fold_history",
     "encrypt_param.method",
     "encrypt_param.key_length",
 )
@@ -126,7 +128,10 @@ choice: keys and ciphertexts are the same on the wire whichever library computes
 
 
 def run_glm(spec: GlmSpec, call: TaskCall) -> TaskResult:
-    """A GLM task at any role: fit (possibly warm-started and validated) or predict."""
+    """A GLM task at any role: fit (possibly warm-started and validated), cross-validate
+    (``cv_param.need_cv``, :mod:`._glm_cv`) or predict."""
+    if _param(call).cv_param.need_cv:
+        check_cv_inputs(call)
     artifact = call.inputs.get("model")
     loaded = load_glm_model(call, artifact.path) if artifact is not None else None
     if call.role == "arbiter":
@@ -171,6 +176,8 @@ def _arbiter(spec: GlmSpec, call: TaskCall, loaded: LoadedModel | None) -> TaskR
     task, count = await_task(call.ctx)
     if task == "predict":
         return TaskResult()
+    if task == "cv":
+        return arbiter_cv(spec, call, count)
     _check_count(call, loaded, count)
     models = []
     for k, ctx in _model_contexts(call.ctx, count):
@@ -193,7 +200,11 @@ def _fit(
         v_table, v_offset = _prepared(spec, call, _table(validate, call, "validation"))
     x_val = aligned(v_table, header, "validation") if v_table is not None else None
     if call.role == "host":
-        count = await_task(call.ctx)[1]
+        task, count = await_task(call.ctx)
+        if task == "cv":
+            return host_cv(spec, call, x, count)
+        if task != "fit" or _param(call).cv_param.need_cv:
+            raise ComponentError(f"the guest runs {task!r}; this host's cv_param.need_cv differs")
         _check_count(call, loaded, count)
         models = []
         for k, ctx in _model_contexts(call.ctx, count):
@@ -207,6 +218,12 @@ def _fit(
         )
 
     labels, classes = spec.labels(call, table)
+    if _param(call).cv_param.need_cv:
+        if len(classes) > 2:
+            raise ComponentError(
+                f"{call.module}: cross validation of one-vs-rest models is not implemented"
+            )
+        return guest_cv(spec, call, table, offset, labels)
     if loaded is not None and loaded.classes != (classes if len(classes) > 2 else []):
         raise ComponentError(
             f"the warm-start model's classes {loaded.classes} are not the training labels' "
@@ -310,9 +327,13 @@ def _summary(models: list[HeteroLRModel]) -> dict[str, Any]:
     }
 
 
-def _meta(call: TaskCall) -> dict[str, Any]:
+def _param(call: TaskCall) -> GlmParam:
     param: GlmParam = params_of(call, GlmParam)
-    return param.model_meta(call.module)
+    return param
+
+
+def _meta(call: TaskCall) -> dict[str, Any]:
+    return _param(call).model_meta(call.module)
 
 
 def params_of(call: TaskCall, kind: type[BaseModel]) -> Any:

@@ -45,40 +45,60 @@ def prediction_output(
     scores: list[Vector],
     classes: list[str],
     data_type: str,
+    extra_meta: dict[str, Any] | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """Write the prediction table of ``scores`` (one vector per sub-model); its metrics."""
+    """Write the prediction table of ``scores`` (one vector per sub-model); its metrics
+    (``{data_type: {...}}`` when there are labels)."""
     param: Any = call.params
     meta: dict[str, Any] = {"source": call.module, "producer": call.ctx.namespace}
-    metrics: dict[str, Any] = {}
-    if kind == "regression":
-        results = score = scores[0]
-        details = [json.dumps({"label": float(v)}) for v in score]
-        if labels is not None:
-            names = normalise_metrics(param.metrics, "regression")
-            metrics[data_type] = regression_metrics(labels, score, names)
-    elif len(scores) == 1:
-        threshold = float(param.predict_param.threshold)
-        score = scores[0]
-        results = (score >= threshold).astype(np.float64)
-        details = [json.dumps({"0": float(1.0 - p), "1": float(p)}) for p in score]
-        meta["threshold"] = threshold
-        if labels is not None and 0 < labels.sum() < labels.size:
-            names = normalise_metrics(param.metrics, "binary")
-            metrics[data_type] = binary_metrics(labels, score, names, threshold)
-    else:
-        stacked = np.column_stack(scores)
-        best = np.argmax(stacked, axis=1)
-        values = np.asarray([float(c) for c in classes])
-        results, score = values[best], stacked[np.arange(stacked.shape[0]), best]
-        details = [
-            json.dumps({c: float(v) for c, v in zip(classes, row, strict=True)})
-            for row in stacked.tolist()
-        ]
+    results, score, details = _columns(kind, param, scores, classes)
+    if kind == "binary" and len(scores) == 1:
+        meta["threshold"] = float(param.predict_param.threshold)
+    if len(scores) > 1:
         meta["classes"] = list(classes)
-        if labels is not None:
-            metrics[data_type] = multiclass_metrics(labels, results)
+    metrics: dict[str, Any] = {}
+    values = score_metrics(kind, param, labels, scores, classes)
+    if values is not None:
+        metrics[data_type] = values
     predictions = Table(
         list(table.ids), list(PREDICTION_HEADER), np.column_stack([results, score]), labels
     )
-    meta.update(type=data_type, columns=FATE_COLUMNS, predict_detail=details)
+    meta.update(type=data_type, columns=FATE_COLUMNS, predict_detail=details, **(extra_meta or {}))
     return save_table(call.output_dir / "data.npz", predictions, meta), metrics
+
+
+def score_metrics(
+    kind: str, param: Any, labels: Vector | None, scores: list[Vector], classes: list[str]
+) -> dict[str, Any] | None:
+    """The metrics of ``scores`` against ``labels`` (None without labels or, for binary
+    metrics, with one class only)."""
+    if labels is None:
+        return None
+    if kind == "regression":
+        return regression_metrics(labels, scores[0], normalise_metrics(param.metrics, "regression"))
+    if len(scores) == 1:
+        if not 0 < labels.sum() < labels.size:
+            return None
+        names = normalise_metrics(param.metrics, "binary")
+        return binary_metrics(labels, scores[0], names, float(param.predict_param.threshold))
+    return multiclass_metrics(labels, _columns(kind, param, scores, classes)[0])
+
+
+def _columns(
+    kind: str, param: Any, scores: list[Vector], classes: list[str]
+) -> tuple[Vector, Vector, list[str]]:
+    """``predict_result``, ``predict_score`` and ``predict_detail`` of each row."""
+    if kind == "regression":
+        return scores[0], scores[0], [json.dumps({"label": float(v)}) for v in scores[0]]
+    if len(scores) == 1:
+        score = scores[0]
+        results = (score >= float(param.predict_param.threshold)).astype(np.float64)
+        return results, score, [json.dumps({"0": float(1.0 - p), "1": float(p)}) for p in score]
+    stacked = np.column_stack(scores)
+    best = np.argmax(stacked, axis=1)
+    values = np.asarray([float(c) for c in classes])
+    details = [
+        json.dumps({c: float(v) for c, v in zip(classes, row, strict=True)})
+        for row in stacked.tolist()
+    ]
+    return values[best], stacked[np.arange(stacked.shape[0]), best], details

@@ -126,7 +126,7 @@ class CrossValidationParam(FateParam):
     shuffle: StrictBool = True
     random_seed: StrictInt | None = Field(default=1, ge=1)
     need_cv: StrictBool = False
-    output_fold_history: StrictBool = False
+    output_fold_history: StrictBool = True
     history_with_value: StrictBool = False
 
     only_default: ClassVar[Mapping[str, str]] = {
