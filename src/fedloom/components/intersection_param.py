@@ -28,7 +28,7 @@ from pydantic import (
 from fedloom.components.base import FateParam, lower, supported
 from fedloom.crypto.rsa_blind import DEFAULT_RSA_KEY_LENGTH, MIN_RSA_KEY_LENGTH
 from fedloom.ml.psi import IntersectParam
-from fedloom.ml.psi.params import check_hash
+from fedloom.ml.psi.params import check_dh_key_length, check_hash
 
 HashMethod = Literal["sha256", "sha384", "sha512", "sm3"]
 RawHash = Literal["none", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sm3"]
@@ -90,6 +90,8 @@ class DHParams(_Hashed):
     """FATE's ``dh_params``: RFC 3526 groups of 2048 (default), 3072 or 4096 bits."""
 
     key_length: StrictInt = 2048
+
+    _group = field_validator("key_length")(check_dh_key_length)
 
 
 class RawParams(_Lower):

@@ -45,6 +45,17 @@ def check_hash(value: object) -> object:
     return value
 
 
+def check_dh_key_length(value: int) -> int:
+    """``value`` if it is the size of a published RFC 3526 group, else ValueError."""
+    if value not in DH_KEY_LENGTHS:
+        allowed = ", ".join(str(k) for k in DH_KEY_LENGTHS)
+        raise ValueError(
+            f"dh key_length must be one of {allowed} (published RFC 3526 safe primes; "
+            f"smaller groups are too weak), got {value}"
+        )
+    return value
+
+
 class _Hashing(BaseModel):
     """The id hashing shared by every method: ``hash_method`` over ``salt`` and the id."""
 
@@ -78,16 +89,7 @@ class DHParams(_Hashing):
         default=2048, description="Bits of the safe prime: 2048, 3072 or 4096 (RFC 3526)."
     )
 
-    @field_validator("key_length")
-    @classmethod
-    def _group(cls, value: int) -> int:
-        if value not in DH_KEY_LENGTHS:
-            allowed = ", ".join(str(k) for k in DH_KEY_LENGTHS)
-            raise ValueError(
-                f"dh key_length must be one of {allowed} (published RFC 3526 safe primes; "
-                f"smaller groups are too weak), got {value}"
-            )
-        return value
+    _group = field_validator("key_length")(check_dh_key_length)
 
 
 class PreprocessParams(BaseModel):
