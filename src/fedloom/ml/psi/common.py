@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -272,3 +272,25 @@ def match_rows(guest: U8, host: U8) -> tuple[NDArray[np.intp], NDArray[np.intp]]
     hi = order[at[gi]]
     exact = np.all(guest[gi] == host[hi], axis=1)
     return gi[exact].astype(np.intp), hi[exact].astype(np.intp)
+
+
+T = TypeVar("T")
+
+
+def round_robin(steps: Sequence[Generator[None, None, T]]) -> list[T]:
+    """Advance every generator one step at a time until all have returned; results in order.
+
+    Each generator is one pairwise exchange that yields after each batch step, so a party
+    serves several exchanges at once without threads and none of its peers waits for another.
+    """
+    results: list[T | None] = [None] * len(steps)
+    done = [False] * len(steps)
+    while not all(done):
+        for i, step in enumerate(steps):
+            if done[i]:
+                continue
+            try:
+                next(step)
+            except StopIteration as finished:
+                results[i], done[i] = finished.value, True
+    return results  # type: ignore[return-value]  # every slot is filled once all are done

@@ -45,6 +45,7 @@ from fedloom.ml.psi.common import (
     match_rows,
     read_hello,
     resolve_batch_size,
+    round_robin,
 )
 from fedloom.ml.psi.kernels import DHKernel, ECDHKernel, Kernel, RSAGuestKernel
 from fedloom.ml.psi.params import IntersectParam
@@ -195,8 +196,8 @@ class IntersectionGuest:
             ids = [ids[i] for i in kept.tolist()]
         made: dict[int, GuestEntry] = {}
         with Workers(resolve_workers(self.workers, len(ids))) as pool:
-            exchanges = [self._exchange(ctx, host, ids, pool, made) for host in hosts]
-            matches = _round_robin(exchanges)
+            exchanges = [self.exchange(ctx, host, ids, pool, made) for host in hosts]
+            matches = round_robin(exchanges)
 
         in_all = np.ones(len(ids), dtype=bool)
         for guest_rows, _ in matches:
@@ -249,7 +250,7 @@ class IntersectionGuest:
             return values, None
         raise IntersectionError(f"{host} and the guest disagree on using an intersection cache")
 
-    def _exchange(
+    def exchange(
         self,
         ctx: Context,
         host: Party,
@@ -257,7 +258,8 @@ class IntersectionGuest:
         pool: Workers,
         made: dict[int, GuestEntry],
     ) -> Generator[None, None, Match]:
-        """The pairwise protocol with one host; yields between batches, returns the matches.
+        """The pairwise protocol with one host; yields between batches, returns the matches
+        ``(own rows, positions in the host's shuffled list)``.
 
         Up to ``PIPELINE_DEPTH`` query batches are unanswered at a time; the next one is
         computed while the host answers, so both sides work at once.
@@ -326,17 +328,3 @@ class IntersectionGuest:
             np.concatenate(theirs) if theirs else np.empty((0, DIGEST_BYTES), np.uint8)
         )
         return match_rows(own, host_values_all)
-
-
-def _round_robin(exchanges: list[Generator[None, None, Match]]) -> list[Match]:
-    """Advance every exchange one step at a time until all have returned; results in order."""
-    results: list[Match | None] = [None] * len(exchanges)
-    active = list(range(len(exchanges)))
-    while active:
-        for i in list(active):
-            try:
-                next(exchanges[i])
-            except StopIteration as done:
-                results[i] = done.value
-                active.remove(i)
-    return [r for r in results if r is not None]

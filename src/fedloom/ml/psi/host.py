@@ -10,7 +10,7 @@ run's worker processes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
@@ -46,6 +46,7 @@ from fedloom.ml.psi.common import (
     known_result,
     make_hello,
     resolve_batch_size,
+    round_robin,
     secure_permutation,
     unknown_result,
 )
@@ -164,9 +165,27 @@ class IntersectionHost:
         return finish_sample_ids(ctx, params, result)
 
     def _intersect(self, ctx: Context, ids: Sequence[str]) -> IntersectionResult:
+        guest = ctx.guest
+        with Workers(resolve_workers(self.workers, len(ids))) as pool:
+            ((order, made),) = round_robin([self.serve(ctx, guest, ids, pool)])
+        method = self.params.intersect_method
+        if not self.params.sync_intersect_ids:
+            return replace(unknown_result(method, len(ids)), cache=made)
+        positions = check_positions(guest.get(POSITIONS, self.sync_timeout), len(ids))
+        return replace(known_result(method, ids, order[positions]), cache=made)
+
+    def serve(
+        self, ctx: Context, peer: PartyHandle, ids: Sequence[str], pool: Workers
+    ) -> Generator[None, None, tuple[I64, HostCache | None]]:
+        """The key holder's half of one pairwise exchange with ``peer``, one batch step per
+        ``yield``; returns the secret order of the own values sent and the cache made (if any).
+
+        The host serves the guest this way; with ``split_calculation`` the guest serves the
+        host the same way for half of the ids (``split.py``).
+        """
         cache = self.cache
         if cache is not None:
-            cache.check(self.params, ctx.guest.party.party_id, ids)
+            cache.check(self.params, peer.party.party_id, ids)
         host = _Host(self.params, cache)
         order = cache.order if cache is not None else secure_permutation(len(ids))
         own_bounds = [] if cache is not None else batch_bounds(len(ids), self.batch_size)
@@ -178,43 +197,36 @@ class IntersectionHost:
             cache_id = new_cache_id()
             setup["cache"] = {"make": cache_id}
 
-        guest = ctx.guest
-        guest.put(HELLO, make_hello(self.params, len(own_bounds), setup))
-        query_batches = check_count(guest.get(QUERY_BATCHES), QUERY_BATCHES)
-        queries = [
-            PartyHandle(c, guest.party) for _, c in ctx.sub(GUEST_IDS).batches(query_batches)
-        ]
+        peer.put(HELLO, make_hello(self.params, len(own_bounds), setup))
+        query_batches = check_count(peer.get(QUERY_BATCHES), QUERY_BATCHES)
+        queries = [PartyHandle(c, peer.party) for _, c in ctx.sub(GUEST_IDS).batches(query_batches)]
         answers = [
-            PartyHandle(c, guest.party) for _, c in ctx.sub(HOST_IDS).batches(len(own_bounds))
+            PartyHandle(c, peer.party) for _, c in ctx.sub(HOST_IDS).batches(len(own_bounds))
         ]
-        with Workers(resolve_workers(self.workers, len(ids))) as pool:
-            for step in range(max(query_batches, len(own_bounds))):
-                own = reply = None
-                if step < len(own_bounds):
-                    start, stop = own_bounds[step]
-                    own = host.own(pool, [ids[i] for i in order[start:stop].tolist()])
-                if step < query_batches:
-                    reply = host.reply(pool, queries[step].get(QUERY))
-                if own is not None:
-                    answers[step].put(VALUES, as_rows(own.join(), host.value_width))
-                if reply is not None:
-                    queries[step].put(REPLY, _answer(reply, host.query_width))
+        yield
+        for step in range(max(query_batches, len(own_bounds))):
+            own = reply = None
+            if step < len(own_bounds):
+                start, stop = own_bounds[step]
+                own = host.own(pool, [ids[i] for i in order[start:stop].tolist()])
+            if step < query_batches:
+                reply = host.reply(pool, queries[step].get(QUERY))
+            if own is not None:
+                answers[step].put(VALUES, as_rows(own.join(), host.value_width))
+            if reply is not None:
+                queries[step].put(REPLY, _answer(reply, host.query_width))
+            yield
 
         made = None
         if cache_id is not None:
-            method, digest = self.params.intersect_method, ids_digest(ids)
             made = HostCache(
-                method,
+                self.params.intersect_method,
                 params_tag(self.params),
-                guest.party.party_id,
+                peer.party.party_id,
                 cache_id,
                 host.key,
                 host.secret,
-                digest,
+                ids_digest(ids),
                 order,
             )
-        method = self.params.intersect_method
-        if not self.params.sync_intersect_ids:
-            return replace(unknown_result(method, len(ids)), cache=made)
-        positions = check_positions(guest.get(POSITIONS, self.sync_timeout), len(ids))
-        return replace(known_result(method, ids, order[positions]), cache=made)
+        return order, made
