@@ -162,7 +162,7 @@ def test_a_model_of_another_module_is_refused(tmp_path: Path) -> None:
     [
         ("HeteroLinR", {"metrics": ["auc"]}, "'auc' is not a regression metric"),
         ("HeteroLinR", {"stepwise_param": {"need_stepwise": True}}, "stepwise"),
-        ("HeteroPoisson", {"optimizer": "sqn"}, "Hessian-vector"),
+        ("HeteroPoisson", {"optimizer": "SQN"}, "product of two encrypted values"),
         ("HeteroPoisson", {"exposure_colname": 3}, "exposure_colname"),
     ],
 )

@@ -332,7 +332,7 @@ def test_one_vs_rest_trains_a_model_per_class_and_predicts_the_best(tmp_path: Pa
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [
-        ({"optimizer": "sqn"}, "Hessian-vector"),
+        ({"optimizer": "sqn", "sqn_param": {"memory_M": 0}}, "sqn_param.memory_M"),
         ({"early_stopping_rounds": 3}, "early_stopping_rounds needs validation_freqs"),
         ({"validation_freqs": 1, "metrics": ["roc"]}, "'roc' is not a scalar binary metric"),
         ({"batch_strategy": "random"}, "draws batch_size rows"),
@@ -361,3 +361,19 @@ def test_inputs_that_do_not_make_a_task_are_refused(tmp_path: Path) -> None:
     inputs = {GUEST: {"test_data": data(tables[0])}, HOST: {"test_data": data(tables[1])}}
     with pytest.raises(PartyFailed, match="needs train_data to train, or a model input"):
         run_glm("HeteroLR", BASE, inputs, tmp_path / "out")
+
+
+@pytest.mark.integration
+def test_the_sqn_optimizer_trains_through_the_component(tmp_path: Path) -> None:
+    tables = make_split(tmp_path)
+    params = {
+        **BASE,
+        "optimizer": "sqn",
+        "max_iter": 6,
+        "batch_size": 40,
+        "learning_rate": 0.3,
+        "sqn_param": {"update_interval_L": 2, "memory_M": 3, "sample_size": 60, "random_seed": 1},
+    }
+    trained = train(tables, tmp_path / "train", params)
+    assert load_model(trained[GUEST].model)["model_meta"]["optimizer"] == "sqn"  # type: ignore[arg-type]
+    assert trained[GUEST].metrics["n_iter"] == 6 and trained[GUEST].metrics["train"]["auc"] > 0.85

@@ -1,7 +1,7 @@
 """The FATE parameters shared by HeteroLR, HeteroLinR and HeteroPoisson, and their base model.
 
 Options fedloom implements are passed on; options that only matter for features it does not
-have (stepwise selection, SQN) are accepted while those features stay switched off,
+have (stepwise selection) are accepted while those features stay switched off,
 and refused with the reason otherwise.
 
 Validation during training comes from the top-level ``validation_freqs``,
@@ -32,10 +32,6 @@ from fedloom.ml.glm.validation import check_metric_names
 from fedloom.ml.hetero_lr import HeteroLRParam
 
 Number = StrictInt | StrictFloat
-_NO_SQN = (
-    "stochastic quasi-Newton needs a federated Hessian-vector product exchange, which "
-    "fedloom does not implement"
-)
 
 
 class InitParam(FateParam):
@@ -155,7 +151,7 @@ class StepwiseParam(FateParam):
 
 
 class SQNParam(FateParam):
-    """FATE's ``sqn_param`` (used by the 'sqn' optimizer, which fedloom does not have)."""
+    """FATE's ``sqn_param``, used by the 'sqn' optimizer (``fedloom.ml.glm.sqn``)."""
 
     update_interval_L: StrictInt = Field(default=3, ge=1)
     memory_M: StrictInt = Field(default=5, ge=1)
@@ -242,9 +238,7 @@ class GlmParam(FateParam):
     @classmethod
     def _optimizer(cls, value: str) -> str:
         return supported(
-            value,
-            ("sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd"),
-            {"sqn": _NO_SQN},
+            value, ("sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd", "sqn"), {}
         )
 
     @field_validator("batch_strategy")
@@ -371,6 +365,7 @@ class GlmParam(FateParam):
                 "decay": self.decay,
                 "decay_sqrt": self.decay_sqrt,
                 "floating_point_precision": self.floating_point_precision,
+                "sqn_param": self.sqn_param.model_dump(),
             }
         )
 

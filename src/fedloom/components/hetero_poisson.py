@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr, field_validator
 
 from fedloom.components._glm import (
     CONSISTENT_PARAMS,
@@ -51,6 +51,16 @@ class PoissonParam(GlmParam):
     optimizer: StrictStr = "rmsprop"
     max_iter: StrictInt = Field(default=20, ge=1)
     exposure_colname: StrictStr | None = None
+
+    @field_validator("optimizer")
+    @classmethod
+    def _no_sqn(cls, value: str) -> str:
+        if value == "sqn":
+            raise ValueError(
+                "'sqn' is not supported for HeteroPoisson: its Hessian weighs rows by their "
+                "prediction, a product of two encrypted values (fedloom.ml.glm.sqn)"
+            )
+        return value
 
     def meta_extra(self) -> dict[str, Any]:
         """FATE's PoissonModelMeta adds the exposure column."""

@@ -62,15 +62,18 @@ def fit_parties(
     host_param: HeteroLRParam | None = None,
     warm: dict[str, Any] | None = None,
     validate: tuple[Array, Array, list[Array]] | None = None,
-) -> tuple[HarnessResult, HeteroLRGuest, list[HeteroLRHost], HeteroLRArbiter]:
+    roles: tuple[type[Any], type[Any], type[Any]] = (HeteroLRGuest, HeteroLRHost, HeteroLRArbiter),
+) -> tuple[HarnessResult, Any, list[Any], Any]:
     """Fit guest, hosts and arbiter in threads over the in-memory transport (the hosts with
     ``host_param`` where given, e.g. another crypto backend; ``warm`` maps "guest", "hosts",
-    "arbiter" to warm-start models; ``validate`` is (guest x, y, host xs) of validation rows)."""
+    "arbiter" to warm-start models; ``validate`` is (guest x, y, host xs) of validation rows;
+    ``roles`` are the guest, host and arbiter classes, HeteroLR's by default)."""
     warm = warm or {}
     parties = JobParties.of(guest=9999, hosts=[10000 + i for i in range(len(hosts))], arbiter=8888)
-    guest = HeteroLRGuest(param, masking=masking)
-    host_roles = [HeteroLRHost(host_param or param, masking=masking) for _ in hosts]
-    arbiter = HeteroLRArbiter(param, keygen=keygen)
+    guest_cls, host_cls, arbiter_cls = roles
+    guest = guest_cls(param, masking=masking)
+    host_roles = [host_cls(host_param or param, masking=masking) for _ in hosts]
+    arbiter = arbiter_cls(param, keygen=keygen)
     tasks: dict[Any, Callable[[Any], Any]] = {
         parties.guest: lambda ctx: guest.fit(
             ctx,

@@ -91,6 +91,11 @@ def check_topology(ctx: Context, param: HeteroLRParam, family: Family) -> None:
             f"the {family.name} model needs exactly one host: exp(z_h1 + z_h2) would be a "
             "product of two hosts' ciphertexts, which additive encryption cannot form"
         )
+    if param.optimizer == "sqn" and not family.supports_sqn:
+        raise ValueError(
+            f"the sqn optimizer is not available for the {family.name} model: its Hessian "
+            "weighs rows by their prediction, a product of two encrypted values"
+        )
     if param.needs_loss and len(ctx.parties.hosts) > 1:
         raise ValueError(
             f"early_stop={param.early_stop!r} needs the loss, which the protocol computes with "

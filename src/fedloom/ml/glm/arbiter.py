@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -21,6 +22,7 @@ from fedloom.ml.glm._common import (
 from fedloom.ml.glm._validate import PeerValidation
 from fedloom.ml.glm.family import Family
 from fedloom.ml.glm.params import HeteroLRParam
+from fedloom.ml.glm.sqn import SqnArbiter
 
 KeyPair = tuple[PublicKey, PrivateKey]
 KeyGen = Callable[[int], KeyPair]
@@ -72,17 +74,25 @@ class GlmArbiter:
         model = HeteroLRModel("arbiter", np.zeros(0), n_iter=start, loss_history=history)
         previous_loss: float | None = history[-1] if history else None
         checker = PeerValidation(param, None) if validates else None
+        sqn_param = param.sqn_param
+        sqn = (
+            SqnArbiter(sqn_param.update_interval_L, sqn_param.memory_M)
+            if param.optimizer == "sqn"
+            else None
+        )
         for epoch, it_ctx in fit_ctx.iterations(param.max_iter, start):
             sizes = expect(it_ctx.guest.get("batch_sizes"), list, "batch_sizes", it_ctx.guest)
             total_loss = 0.0
             for (_, b_ctx), size in zip(it_ctx.batches(len(sizes)), sizes, strict=True):
-                for peer in [b_ctx.guest, *b_ctx.hosts]:
-                    masked = expect(peer.get("gradient"), CipherVector, "gradient", peer)
-                    peer.put("gradient_plain", self._decrypt_raw(private, masked, peer.party))
+                self._serve_gradients(b_ctx, private)
                 if param.needs_loss:
                     enc = expect_cipher(b_ctx.guest.get("loss"), public, 2, "loss", b_ctx.guest)
                     data_sum, penalty = private.decrypt(enc)
                     total_loss += (data_sum / size + penalty) * size
+                if sqn is not None:
+                    sqn.after_batch(
+                        b_ctx, public, private, partial(self._serve_gradients, private=private)
+                    )
             model.n_iter += 1
             converged = False
             if param.needs_loss:
@@ -111,6 +121,12 @@ class GlmArbiter:
             checker.finish(fit_ctx, model, np.zeros(0))
         self.model = model
         return model
+
+    def _serve_gradients(self, ctx: Context, private: PrivateKey) -> None:
+        """Decrypt each party's masked vector (gradient or Hessian product) under ``ctx``."""
+        for peer in [ctx.guest, *ctx.hosts]:
+            masked = expect(peer.get("gradient"), CipherVector, "gradient", peer)
+            peer.put("gradient_plain", self._decrypt_raw(private, masked, peer.party))
 
     @staticmethod
     def _decrypt_raw(private: PrivateKey, masked: CipherVector, party: object) -> object:

@@ -64,6 +64,16 @@ def check_batch_safety(param: HeteroLRParam, rows: int, host_widths: list[int]) 
         )
 
 
+def check_sample_safety(sample_size: int, rows: int, host_widths: list[int]) -> None:
+    """Refuse SQN Hessian samples a host could solve for ``c·X·s`` (as for batches)."""
+    widest, size = max(host_widths, default=0), min(sample_size, rows)
+    if size <= widest:
+        raise ValueError(
+            f"sqn_param.sample_size gives samples of {size} rows: a host with {widest} "
+            f"features could solve its Hessian product for the guest's share; use more rows"
+        )
+
+
 def check_batches(value: object, rows: int, param: HeteroLRParam, peer: PartyHandle) -> list[Batch]:
     """The batches the guest sent, checked against this host's rows and ``param``'s strategy."""
     if not isinstance(value, list):

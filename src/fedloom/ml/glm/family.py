@@ -45,6 +45,8 @@ class Family:
     """Whether the protocol needs exactly one host whatever the convergence check."""
     loss_value: ClassVar[str] = "forward_square"
     """The name of the host's extra encrypted value for the loss."""
+    supports_sqn: ClassVar[bool] = True
+    """Whether the Hessian is ``c·XᵀX`` (a constant ``c``), as the sqn optimizer needs."""
 
     def check_labels(self, y: Vector) -> Vector:
         """``y`` if this family accepts it; a ValueError naming the first bad label."""
@@ -69,6 +71,10 @@ class Family:
 
     def predict(self, z: Vector) -> Vector:
         """Predictions from the full linear predictor."""
+        raise NotImplementedError
+
+    def curvature(self, forward: CipherVector, xs: Vector) -> CipherVector:
+        """``c·X·s`` for the Hessian ``c·XᵀX`` (SQN), from the hosts' ``[[X_h·s_h]]``."""
         raise NotImplementedError
 
 
@@ -98,6 +104,10 @@ class Logistic(Family):
         plain = y.size * _LOG2 - 0.5 * float(signed @ z) + 0.125 * float(z @ z)
         return cross + extra.sum().mul(0.125, frac_bits=3) + plain
 
+    def curvature(self, forward: CipherVector, xs: Vector) -> CipherVector:
+        """``¼·X·s``: the Taylor-approximated loss has the Hessian ``¼·XᵀX``."""
+        return forward.mul(0.25, frac_bits=2) + 0.25 * xs
+
     def predict(self, z: Vector) -> Vector:
         """``sigmoid(z)``: the probability of class 1."""
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
@@ -122,6 +132,10 @@ class Linear(Family):
             forward.dot(gap[:, None]) + extra.sum().mul(0.5, frac_bits=1) + 0.5 * float(gap @ gap)
         )
 
+    def curvature(self, forward: CipherVector, xs: Vector) -> CipherVector:
+        """``X·s``: least squares has the Hessian ``XᵀX``."""
+        return forward + xs
+
     def predict(self, z: Vector) -> Vector:
         """The linear predictor itself."""
         return np.asarray(z, dtype=np.float64)
@@ -134,6 +148,7 @@ class Poisson(Family):
     kind = "regression"
     single_host = True
     loss_value = "forward_linear"
+    supports_sqn = False
 
     def check_labels(self, y: Vector) -> Vector:
         """Counts: non-negative labels."""

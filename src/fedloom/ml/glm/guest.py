@@ -7,6 +7,7 @@ per-row ``offset`` (HeteroPoisson's ``log(exposure)``) is added to the guest's l
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -28,10 +29,16 @@ from fedloom.ml.glm._common import (
     warm_weights,
 )
 from fedloom.ml.glm._validate import GuestValidation
-from fedloom.ml.glm.batches import batch_rng, check_batch_safety, epoch_batches
+from fedloom.ml.glm.batches import (
+    batch_rng,
+    check_batch_safety,
+    check_sample_safety,
+    epoch_batches,
+)
 from fedloom.ml.glm.family import Family
 from fedloom.ml.glm.optimizer import Optimizer, initial_weights
 from fedloom.ml.glm.params import HeteroLRParam
+from fedloom.ml.glm.sqn import PlainStep, SqnParty, make_stepper, sample_rows
 
 Vector = NDArray[np.float64]
 
@@ -97,6 +104,8 @@ class GlmGuest:
         start = warm_start.n_iter if warm_start is not None else 0
         widths = self._host_shapes(fit_ctx, rows, start, checker)
         check_batch_safety(param, rows, widths)
+        if param.optimizer == "sqn":
+            check_sample_safety(param.sqn_param.sample_size, rows, widths)
         send_setup(fit_ctx, start, checker is not None)
 
         intercept = param.init_param.fit_intercept
@@ -104,6 +113,10 @@ class GlmGuest:
         coef = self._initial(design.shape[1], width, warm_start)
         penalised = np.array([True] * width + ([False] if intercept else []))
         optimizer = Optimizer(param, design.shape[1], penalised)
+        sample_rng = np.random.default_rng(param.sqn_param.random_seed)
+        stepper = make_stepper(
+            optimizer, key, partial(self._hvp, key=key, design=design, rng=sample_rng)
+        )
         rng = batch_rng(param)
         model = HeteroLRModel("guest", coef[:width], n_iter=start)
         snapshots: dict[int, NDArray[np.float64]] = {}
@@ -116,7 +129,7 @@ class GlmGuest:
             for i, ((_, b_ctx), idx) in enumerate(zip(batch_ctxs, batches, strict=True)):
                 more = epoch < param.max_iter - 1 or i < len(batches) - 1
                 coef = self._batch(
-                    b_ctx, key, design[idx], labels[idx], shift[idx], coef, optimizer, epoch, more
+                    b_ctx, key, design[idx], labels[idx], shift[idx], coef, stepper, epoch, more
                 )
             converged = end_epoch(it_ctx, param, model, coef - previous, started)
             stop = False
@@ -207,7 +220,7 @@ class GlmGuest:
         y: Vector,
         shift: Vector,
         coef: Vector,
-        optimizer: Optimizer,
+        stepper: PlainStep | SqnParty,
         epoch: int,
         more: bool,
     ) -> Vector:
@@ -233,9 +246,28 @@ class GlmGuest:
             extra = expect_cipher(host.get(name), key, rows, name, host)
             host_penalty = expect_cipher(host.get("penalty"), key, 1, "penalty", host)
             data_loss = family.loss(z_hosts, extra, z_guest, y, frac_bits)
-            penalty = host_penalty + optimizer.penalty_loss(coef)
+            penalty = host_penalty + stepper.optimizer.penalty_loss(coef)
             ctx.arbiter.put("loss", CipherVector.concat([data_loss, penalty]).rerandomize())
-        return optimizer.step(coef, gradient / rows, epoch)
+        return stepper.step(ctx, coef, gradient / rows, epoch)
+
+    def _hvp(
+        self, ctx: Context, s: Vector, *, key: PublicKey, design: Vector, rng: np.random.Generator
+    ) -> Vector:
+        """The guest's share of ``H·s`` on a fresh random sample (see :mod:`.sqn`)."""
+        sample = sample_rows(rng, design.shape[0], self.param.sqn_param.sample_size)
+        ctx.hosts.put("sqn_sample", sample)
+        x = design[sample]
+        forwards = [
+            expect_cipher(v, key, sample.size, "hess_forward", h)
+            for h, v in zip(ctx.hosts, ctx.hosts.get("hess_forward"), strict=True)
+        ]
+        total = forwards[0]
+        for other in forwards[1:]:
+            total = total + other
+        combined = self.family.curvature(total, x @ s).rerandomize()
+        ctx.hosts.put("hess_residual", combined)
+        frac_bits = self.param.feature_frac_bits
+        return exchange_gradient(ctx, key, combined.dot(x, frac_bits), self.masking) / sample.size
 
     def predict(
         self,

@@ -6,6 +6,7 @@ What the host encrypts per batch is its family's (:meth:`.family.Family.host_val
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -30,6 +31,9 @@ from fedloom.ml.glm.batches import check_batches
 from fedloom.ml.glm.family import Family
 from fedloom.ml.glm.optimizer import Optimizer, initial_weights
 from fedloom.ml.glm.params import HeteroLRParam
+from fedloom.ml.glm.sqn import PlainStep, SqnParty, check_sample, make_stepper
+
+Vector = NDArray[np.float64]
 
 
 class GlmHost:
@@ -82,6 +86,7 @@ class GlmHost:
             host_index = ctx.parties.hosts.index(ctx.local)
             coef = initial_weights(param, width, seed_offset=1 + host_index)
         optimizer = Optimizer(param, width, np.ones(width, dtype=bool))
+        stepper = make_stepper(optimizer, key, partial(self._hvp, key=key, features=features))
         model = HeteroLRModel("host", coef, n_iter=start)
         checker = PeerValidation(param, x_val) if validates else None
         for epoch, it_ctx in fit_ctx.iterations(param.max_iter, start):
@@ -90,7 +95,7 @@ class GlmHost:
             batch_ctxs = it_ctx.batches(len(batches))
             for i, ((_, b_ctx), idx) in enumerate(zip(batch_ctxs, batches, strict=True)):
                 more = epoch < param.max_iter - 1 or i < len(batches) - 1
-                coef = self._batch(b_ctx, key, features[idx], coef, optimizer, epoch, more)
+                coef = self._batch(b_ctx, key, features[idx], coef, stepper, epoch, more)
             converged = end_epoch(it_ctx, param, model, coef - previous, started)
             stop = False
             if checker is not None and param.validates_at(epoch):
@@ -109,7 +114,7 @@ class GlmHost:
         key: PublicKey,
         x: NDArray[np.float64],
         coef: NDArray[np.float64],
-        optimizer: Optimizer,
+        stepper: PlainStep | SqnParty,
         epoch: int,
         more: bool,
     ) -> NDArray[np.float64]:
@@ -118,7 +123,7 @@ class GlmHost:
         for name, value in values.items():
             ctx.guest.put(name, key.encrypt(value))
         if param.needs_loss:
-            ctx.guest.put("penalty", key.encrypt(optimizer.penalty_loss(coef)))
+            ctx.guest.put("penalty", key.encrypt(stepper.optimizer.penalty_loss(coef)))
         # While the guest works, get the randomness of the next batch's encryptions ready.
         if more:
             key.prefetch_randomness(rows * len(values))
@@ -126,7 +131,18 @@ class GlmHost:
         gradient = exchange_gradient(
             ctx, key, residual.dot(x, param.feature_frac_bits), self.masking
         )
-        return optimizer.step(coef, gradient / rows, epoch)
+        return stepper.step(ctx, coef, gradient / rows, epoch)
+
+    def _hvp(self, ctx: Context, s: Vector, *, key: PublicKey, features: Vector) -> Vector:
+        """This host's share of ``H·s`` on the guest's sample (see :mod:`.sqn`)."""
+        size = self.param.sqn_param.sample_size
+        sample = check_sample(ctx.guest.get("sqn_sample"), features.shape[0], size, ctx)
+        x = features[sample]
+        ctx.guest.put("hess_forward", key.encrypt(x @ s))
+        name = "hess_residual"
+        combined = expect_cipher(ctx.guest.get(name), key, sample.size, name, ctx.guest)
+        frac_bits = self.param.feature_frac_bits
+        return exchange_gradient(ctx, key, combined.dot(x, frac_bits), self.masking) / sample.size
 
     def predict(self, ctx: Context, x: ArrayLike, model: HeteroLRModel | None = None) -> None:
         """Send this host's partial scores ``x·w`` to the guest; the host learns no result."""

@@ -67,13 +67,25 @@ class EncryptParam(_Strict):
         return value
 
 
+class SqnParam(_Strict):
+    """FATE's sqn_param: pairs every ``update_interval_L`` batches, ``memory_M`` kept, the
+    Hessian-vector product on ``sample_size`` rows drawn with ``random_seed``."""
+
+    update_interval_L: int = Field(default=3, ge=1)
+    memory_M: int = Field(default=5, ge=1)
+    sample_size: int = Field(default=5000, ge=1)
+    random_seed: int | None = None
+
+
 class HeteroLRParam(_Strict):
     """Parameters of hetero logistic regression (guest + hosts + arbiter)."""
 
     penalty: Literal["L1", "L2"] | None = "L2"
     tol: float = Field(default=1e-4, ge=0)
     alpha: float = Field(default=1.0, ge=0)
-    optimizer: Literal["sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd"] = "rmsprop"
+    optimizer: Literal["sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd", "sqn"] = (
+        "rmsprop"
+    )
     batch_size: int = -1
     shuffle: bool = True
     batch_strategy: Literal["full", "random"] = "full"
@@ -93,6 +105,7 @@ class HeteroLRParam(_Strict):
     metrics: list[str] = Field(default_factory=lambda: ["auc", "ks"])
     """Scalar validation metrics (``fedloom.ml.glm.validation.SCALAR_METRICS``)."""
     use_first_metric_only: bool = False
+    sqn_param: SqnParam = SqnParam()
     threshold: float = 0.5
     """The class-1 probability from which validation metrics count a row as positive."""
 
