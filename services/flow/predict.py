@@ -13,6 +13,7 @@ from typing import Any
 
 from fedloom.dsl import DslError
 from fedloom.dsl.deploy import merge_predict_conf
+from fedloom.dsl.job_parameters import job_type_of
 from services.flow.modelstore import ModelStore
 from services.flow.planning import PlanError, PlannedJob, Planner
 
@@ -22,7 +23,7 @@ _COMMON = "conf.job_parameters.common"
 def predict_model(conf: dict[str, Any]) -> tuple[str, str] | None:
     """``(model_id, model_version)`` when ``conf`` is a predict conf, else None."""
     common = (conf.get("job_parameters") or {}).get("common")
-    if not isinstance(common, dict) or common.get("job_type") != "predict":
+    if not isinstance(common, dict) or job_type_of(common) != "predict":
         return None
     values = {name: common.get(name) for name in ("model_id", "model_version")}
     missing = [name for name, value in values.items() if not isinstance(value, str) or not value]

@@ -145,11 +145,18 @@ def test_reader_takes_the_format_from_the_artifact_meta(tmp_path: Path) -> None:
     assert load_table(transform(reader, tmp_path / "d").data["data"]).header == ["x0"]
 
 
-def test_output_format_sparse_and_str_types_are_refused(tmp_path: Path) -> None:
+def test_output_format_sparse_gives_the_dense_values(tmp_path: Path) -> None:
+    table = store(tmp_path, "d", "id,x0,x1\na,1,0\nb,0,2\n", UploadSpec())
+    reader = read(table, tmp_path / "r")
+    dense = load_table(transform(reader, tmp_path / "d1").data["data"])
+    sparse = load_table(transform(reader, tmp_path / "d2", output_format="sparse").data["data"])
+    assert sparse.header == dense.header and sparse.features.tolist() == [[1.0, 0.0], [0.0, 2.0]]
+    assert np.array_equal(sparse.features, dense.features)
+
+
+def test_str_types_and_match_ids_are_refused(tmp_path: Path) -> None:
     table = store(tmp_path, "d", "id,x0\na,1\n", UploadSpec())
     reader = read(table, tmp_path / "r")
-    with pytest.raises(ComponentError, match=r"output_format.*dense tables only"):
-        transform(reader, tmp_path / "d", output_format="sparse")
     with pytest.raises(ComponentError, match="string columns are not supported"):
         transform(reader, tmp_path / "d", data_type="str")
     with pytest.raises(ComponentError, match="match ids are not supported"):

@@ -257,17 +257,17 @@ def test_plan_json_round_trip() -> None:
         ),
         (
             lambda d, c: c["component_parameters"]["common"]["hetero_lr_0"]["cv_param"].update(
-                need_cv=True
+                n_splits=0
             ),
-            "conf.component_parameters.common.hetero_lr_0.cv_param.need_cv",
-            "cross validation is not supported",
+            "conf.component_parameters.common.hetero_lr_0.cv_param.n_splits",
+            "greater than or equal to",
         ),
         (
             lambda d, c: c["component_parameters"]["common"].update(
                 intersection_0={"join_method": "left_join"}
             ),
             "conf.component_parameters.common.intersection_0.join_method",
-            "inner joins only",
+            "'left_join' is not supported",
         ),
         (
             lambda d, c: c["component_parameters"]["common"].update(hetero_lr_9={}),

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from fedloom.dsl.deploy import model_id_of
+from fedloom.dsl.job_parameters import job_type_of
 from services.flow.models import Job, Model, Task, TaskLog, as_utc, iso
 
 
@@ -55,7 +56,7 @@ def model_info(job: Job) -> ModelInfo | None:
     """The job's model: ``(model id of its parties, job id)`` for a train job, the deployed
     model named by a predict job's conf; None for a conf that names neither."""
     common = (job.conf.get("job_parameters") or {}).get("common") or {}
-    if isinstance(common, dict) and common.get("job_type") == "predict":
+    if job_type_of(common) == "predict":
         model_id, version = common.get("model_id"), common.get("model_version")
         if isinstance(model_id, str) and isinstance(version, str):
             return ModelInfo(model_id=model_id, model_version=version)
@@ -90,10 +91,8 @@ class JobSummary(BaseModel):
     def of(cls, job: Job) -> JobSummary:
         """From a stored job."""
         info = model_info(job)
-        common = (job.conf.get("job_parameters") or {}).get("common") or {}
-        job_type = common.get("job_type", "train") if isinstance(common, dict) else "train"
         return cls(
-            job_type=str(job_type),
+            job_type=job_type_of((job.conf.get("job_parameters") or {}).get("common")),
             model_info=info,
             job_id=job.job_id,
             status=job.status,

@@ -104,6 +104,8 @@ class ComponentDef:
     outputs: frozenset[str] = frozenset()
     consistent_params: tuple[str, ...] = ()
     need_deploy: bool = True
+    aliases: tuple[str, ...] = ()
+    """Older FATE names of the module that job files may still use (``DataIO``)."""
 
     def params_model(self, role: str) -> type[BaseModel]:
         """The model validating this module's merged parameters at ``role``."""

@@ -334,5 +334,6 @@ DATA_TRANSFORM = ComponentDef(
     data_inputs={"data": (1, 1)},
     model_inputs={"model": (0, 1)},
     outputs=frozenset({"data", "model"}),
+    aliases=("DataIO",),  # its name before FATE 1.7
 )
 """The DataTransform module's declaration."""

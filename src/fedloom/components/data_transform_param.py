@@ -17,10 +17,6 @@ NUMERIC_TYPES = ("float64", "float", "int", "int64", "long")
 INTEGER_TYPES = ("int", "int64", "long")
 """The integer types among them."""
 _NO_STR = {"str": "fedloom tables are numeric; string columns are not supported"}
-_DENSE_OUT = (
-    "fedloom writes dense tables only: its data artifacts are dense matrices, which every "
-    "downstream module reads; sparse and tag inputs are expanded to dense columns"
-)
 
 
 class DataTransformParam(FateParam):
@@ -78,8 +74,12 @@ class DataTransformParam(FateParam):
 
     @field_validator("output_format")
     @classmethod
-    def _dense(cls, value: str) -> str:
-        return supported(value, ("dense",), {"sparse": _DENSE_OUT})
+    def _output_format(cls, value: str) -> str:
+        """FATE's ``output_format`` picks the in-memory form of the instances (sparse vectors
+        for wide sparse data). fedloom's data artifacts are dense matrices whatever the input
+        format, so ``"sparse"`` gives the same values to every downstream module as
+        ``"dense"``; it is accepted so FATE's sparse job files run unchanged."""
+        return supported(value, ("dense", "sparse"), {})
 
     @field_validator("delimitor", "tag_value_delimitor")
     @classmethod

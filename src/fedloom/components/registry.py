@@ -40,8 +40,10 @@ DECLARATIONS: tuple[ComponentDef, ...] = (
 )
 """Every module fedloom runs, in the order they are listed to users."""
 
-REGISTRY: Mapping[str, ComponentDef] = {d.module: d for d in DECLARATIONS}
-"""Module name → declaration."""
+REGISTRY: Mapping[str, ComponentDef] = {
+    name: d for d in DECLARATIONS for name in (d.module, *d.aliases)
+}
+"""Module name (or an older FATE name of it) → declaration."""
 
 
 def get_component(module: str) -> ComponentDef:

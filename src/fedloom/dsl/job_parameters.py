@@ -82,6 +82,20 @@ class JobParameters(BaseModel):
         return value
 
 
+def job_type_of(common: object) -> str:
+    """A conf's job type from its ``job_parameters.common``: the ``job_type`` it sets, else
+    ``predict`` when it names a model (``model_id`` and ``model_version``, as fate_test's
+    predict confs do), else ``train``."""
+    if not isinstance(common, Mapping):
+        return "train"
+    given = common.get("job_type")
+    if isinstance(given, str):
+        return given.lower()
+    if common.get("model_id") and common.get("model_version"):
+        return "predict"
+    return "train"
+
+
 def parse_job_parameters(
     section: object, roles: Mapping[str, list[int]], errors: ErrorCollector
 ) -> tuple[dict[str, Any], dict[tuple[str, int], dict[str, Any]]]:
@@ -92,7 +106,7 @@ def parse_job_parameters(
         if key not in ("common", "role"):
             errors.add(join_path(base, key), "DSL v2 job parameters go under 'common' or 'role'")
     common = _job_params(parts.get("common"), join_path(base, "common"), errors)
-    common.setdefault("job_type", "train")
+    common["job_type"] = job_type_of(common)
     if common["job_type"] == "predict":
         for name in ("model_id", "model_version"):
             if not common.get(name):

@@ -151,6 +151,13 @@ def test_deploy_and_predict_errors(tmp_path: Path) -> None:
         )
         assert with_dsl.status_code == 422
         assert with_dsl.json()["detail"][0]["path"] == "dsl"
+        fate_style = _predict_conf(child)  # fate_test's predict confs name no job_type
+        del fate_style["job_parameters"]["common"]["job_type"]
+        accepted = sites[GUEST].client.post("/api/v1/jobs", json={"conf": fate_style}, headers=AUTH)
+        assert accepted.status_code == 201, accepted.text
+        assert accepted.json()["model_info"]["model_version"] == child
+        for site in sites.values():
+            wait_status(site, accepted.json()["job_id"], "success")
         missing = _predict_conf(child)
         del missing["job_parameters"]["common"]["model_version"]
         refused = sites[GUEST].client.post("/api/v1/jobs", json={"conf": missing}, headers=AUTH)
