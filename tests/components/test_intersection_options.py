@@ -143,6 +143,15 @@ def test_cardinality_only_outputs_the_count_only(tmp_path: Path, sync: bool) -> 
 
 
 @pytest.mark.integration
+def test_split_calculation_through_the_component(tmp_path: Path) -> None:
+    params = {"rsa_params": {"key_length": 1024, "split_calculation": True}}
+    out, harness = _run(tmp_path, params, _ids("u", 0, 60), _ids("u", 30, 90))
+    guest, host = load_table(out["guest"].data["data"]), load_table(out["host"].data["data"])
+    assert guest.ids == host.ids == _ids("u", 30, 60)
+    assert _received(harness, HOST, "split-odd/hello")  # the guest signs the odd half
+
+
+@pytest.mark.integration
 def test_new_sample_id_replaces_ids_at_both_sides(tmp_path: Path) -> None:
     params = {"intersect_method": "ecdh", "new_sample_id": True, "sample_id_generator": "host"}
     out, harness = _run(tmp_path, params, _ids("u", 0, 30), _ids("u", 20, 50))
@@ -171,7 +180,10 @@ def test_run_preprocess_through_the_component(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [
-        ({"rsa_params": {"split_calculation": True}}, "learns (half of) its pairwise"),
+        (
+            {"rsa_params": {"split_calculation": True}, "sync_intersect_ids": False},
+            "learn it without being told",
+        ),
         ({"rsa_params": {"random_base_fraction": 0.5}}, "relate queries"),
         ({"rsa_params": {"hash_method": "md5"}}, "md5 is broken"),
         ({"dh_params": {"key_length": 1024}}, "2048, 3072, 4096"),

@@ -1,6 +1,7 @@
 """The Intersection component's parameters: FATE 1.11's ``IntersectParam`` names and meanings.
 
 Implemented: ``intersect_method`` rsa / ecdh / dh with their ``salt`` and ``hash_method``,
+``rsa_params.split_calculation`` (with sync and one host),
 ``sync_intersect_ids``, ``only_output_key``, ``cardinality_only`` (ecdh / dh) with
 ``sync_cardinality``, ``run_preprocess`` with ``intersect_preprocess_params``, ``new_sample_id``
 with ``sample_id_generator``, and ``run_cache`` (plus ``input.cache``). Every other FATE option
@@ -65,11 +66,6 @@ class RSAParams(_Hashed):
 
     only_default: ClassVar[Mapping[str, str]] = {
         "final_hash_method": "signatures are hashed with domain-separated SHA-256",
-        "split_calculation": (
-            "it has the host find half of the intersection itself, so the host learns "
-            "(half of) its pairwise intersection even without sync_intersect_ids or with "
-            "several hosts; fedloom spreads the host's signing over worker processes instead"
-        ),
         "random_base_fraction": (
             "reusing blinding bases lets the host relate queries (H(x1)/H(x2)) and test "
             "guessed ids; every id gets a fresh factor, which costs one 17-bit exponentiation"
@@ -237,6 +233,7 @@ class IntersectionParam(_Lower):
                 "rsa_params": {
                     **hashing(self.rsa_params),
                     "key_length": self.rsa_params.key_length,
+                    "split_calculation": self.rsa_params.split_calculation,
                 },
                 "ecdh_params": hashing(self.ecdh_params),
                 "dh_params": {**hashing(self.dh_params), "key_length": self.dh_params.key_length},
@@ -256,6 +253,7 @@ CONSISTENT_PARAMS: tuple[str, ...] = (
     "sync_intersect_ids",
     "rsa_params.salt",
     "rsa_params.hash_method",
+    "rsa_params.split_calculation",
     "ecdh_params.salt",
     "ecdh_params.hash_method",
     "dh_params.salt",

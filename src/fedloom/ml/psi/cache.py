@@ -120,6 +120,8 @@ def check_cache_use(params: IntersectParam, make_cache: bool, has_cache: bool) -
         raise ValueError("a run either makes a cache (run_cache) or uses one, not both")
     if params.cardinality_only:
         raise ValueError("caches are refused with cardinality_only: they hold keyed ids")
+    if params.rsa_params.split_calculation and params.intersect_method == "rsa":
+        raise ValueError("caches are refused with split_calculation (both parties hold keys)")
     if params.preprocess is not None:
         raise ValueError(
             "caches are refused with run_preprocess: a preprocessed run keys only the ids "

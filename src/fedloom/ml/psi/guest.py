@@ -50,9 +50,14 @@ from fedloom.ml.psi.common import (
 from fedloom.ml.psi.kernels import DHKernel, ECDHKernel, Kernel, RSAGuestKernel
 from fedloom.ml.psi.params import IntersectParam
 from fedloom.ml.psi.sample_ids import check_generator, finish_sample_ids
+from fedloom.ml.psi.split import guest_split
 from fedloom.ml.psi.workers import Chunked, Workers, check_workers, resolve_workers
 
 Match = tuple[NDArray[np.intp], NDArray[np.intp]]
+_SPLIT_ONE_HOST = (
+    "split_calculation needs exactly one host: with several, each host would find (and learn) "
+    "its pairwise intersection, more than the final one"
+)
 
 
 def _rsa_kernel(setup: dict[str, Any], params: IntersectParam, host: Party) -> RSAGuestKernel:
@@ -187,6 +192,8 @@ class IntersectionGuest:
         check_ids(ids)
         params = self.params
         check_generator(ctx, params)
+        if self.split and len(hosts) != 1:
+            raise ValueError(_SPLIT_ONE_HOST)
         if params.cardinality_only:
             return guest_cardinality(ctx, params, ids, self.batch_size, self.workers)
         full = list(ids)
@@ -195,21 +202,10 @@ class IntersectionGuest:
             kept = np.flatnonzero(preprocess_guest(ctx, params.preprocess, ids)).astype(np.int64)
             ids = [ids[i] for i in kept.tolist()]
         made: dict[int, GuestEntry] = {}
-        with Workers(resolve_workers(self.workers, len(ids))) as pool:
-            exchanges = [self.exchange(ctx, host, ids, pool, made) for host in hosts]
-            matches = round_robin(exchanges)
-
-        in_all = np.ones(len(ids), dtype=bool)
-        for guest_rows, _ in matches:
-            member = np.zeros(len(ids), dtype=bool)
-            member[guest_rows] = True
-            in_all &= member
-        selected = np.flatnonzero(in_all)
-        if params.sync_intersect_ids:
-            for host, (guest_rows, host_rows) in zip(hosts, matches, strict=True):
-                host_position = np.full(len(ids), -1, dtype=np.int64)
-                host_position[guest_rows] = host_rows
-                PartyHandle(ctx, host).put(POSITIONS, np.sort(host_position[selected]))
+        if self.split:
+            selected = guest_split(self, ctx, ids)
+        else:
+            selected = self._intersect(ctx, hosts, ids, made)
         if kept is not None:
             selected = kept[selected]
         result = known_result(params.intersect_method, full, selected)
@@ -217,6 +213,31 @@ class IntersectionGuest:
             cache = GuestCache(params.intersect_method, params_tag(params), made)
             result = replace(result, cache=cache)
         return finish_sample_ids(ctx, params, result)
+
+    @property
+    def split(self) -> bool:
+        """Whether this run uses RSA ``split_calculation`` (``split.py``)."""
+        return self.params.intersect_method == "rsa" and self.params.rsa_params.split_calculation
+
+    def _intersect(
+        self, ctx: Context, hosts: list[Party], ids: Sequence[str], made: dict[int, GuestEntry]
+    ) -> NDArray[np.intp]:
+        """The rows of ``ids`` shared with every host; with sync, each host is told its own."""
+        with Workers(resolve_workers(self.workers, len(ids))) as pool:
+            exchanges = [self.exchange(ctx, host, ids, pool, made) for host in hosts]
+            matches = round_robin(exchanges)
+        in_all = np.ones(len(ids), dtype=bool)
+        for guest_rows, _ in matches:
+            member = np.zeros(len(ids), dtype=bool)
+            member[guest_rows] = True
+            in_all &= member
+        selected = np.flatnonzero(in_all)
+        if self.params.sync_intersect_ids:
+            for host, (guest_rows, host_rows) in zip(hosts, matches, strict=True):
+                host_position = np.full(len(ids), -1, dtype=np.int64)
+                host_position[guest_rows] = host_rows
+                PartyHandle(ctx, host).put(POSITIONS, np.sort(host_position[selected]))
+        return selected
 
     def _kernel(self, setup: dict[str, Any], host: Party) -> Kernel:
         params = self.params

@@ -53,6 +53,7 @@ from fedloom.ml.psi.common import (
 from fedloom.ml.psi.kernels import DHKernel, ECDHKernel, Kernel, RSAHostKernel
 from fedloom.ml.psi.params import IntersectParam
 from fedloom.ml.psi.sample_ids import check_generator, finish_sample_ids
+from fedloom.ml.psi.split import host_split
 from fedloom.ml.psi.workers import Chunked, Workers, check_workers, resolve_workers
 
 
@@ -158,7 +159,12 @@ class IntersectionHost:
         if params.preprocess is not None:
             kept = np.flatnonzero(preprocess_host(ctx, params.preprocess, ids)).astype(np.int64)
             ids = [ids[i] for i in kept.tolist()]
-        result = self._intersect(ctx, ids)
+        if params.intersect_method == "rsa" and params.rsa_params.split_calculation:
+            if len(ctx.parties.hosts) != 1:
+                raise ValueError("split_calculation needs exactly one host")
+            result = known_result(params.intersect_method, ids, host_split(self, ctx, ids))
+        else:
+            result = self._intersect(ctx, ids)
         if kept is not None:
             positions = None if result.positions is None else kept[result.positions]
             result = replace(result, positions=positions, input_count=full)

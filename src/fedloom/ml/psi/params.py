@@ -76,6 +76,10 @@ class RSAParams(_Hashing):
         le=16384,
         description="Modulus length in bits of the host's RSA key; the guest refuses shorter keys.",
     )
+    split_calculation: StrictBool = Field(
+        default=False,
+        description="Guest and host each sign half of the ids (needs sync and one host).",
+    )
 
 
 class ECDHParams(_Hashing):
@@ -170,6 +174,14 @@ class IntersectParam(BaseModel):
                 raise ValueError("cardinality_only outputs no ids, so new_sample_id is refused")
         elif self.sync_cardinality:
             raise ValueError("sync_cardinality applies to cardinality_only runs only")
+        if self.rsa_params.split_calculation:
+            if self.intersect_method != "rsa" or self.cardinality_only:
+                raise ValueError("rsa_params.split_calculation applies to rsa intersections only")
+            if not self.sync_intersect_ids:
+                raise ValueError(
+                    "split_calculation needs sync_intersect_ids: the host finds half of the "
+                    "intersection itself, so it would learn it without being told"
+                )
         if self.new_sample_id and not self.sync_intersect_ids:
             raise ValueError("new_sample_id needs sync_intersect_ids: both sides share the ids")
         if self.sample_id_generator != "guest" and not self.new_sample_id:
