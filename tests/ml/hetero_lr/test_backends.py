@@ -118,13 +118,14 @@ def test_parties_may_choose_different_backends(monkeypatch: pytest.MonkeyPatch) 
     np.testing.assert_allclose(a_mix.loss_history, a_ref.loss_history, rtol=0, atol=1e-9)
 
 
-def test_phe_backend_refuses_ou_and_unknown_methods() -> None:
-    with pytest.raises(ValidationError, match="implements Paillier only"):
-        _param(method="ou", backend="phe")
+def test_the_algorithm_config_takes_canonical_names_only() -> None:
+    # FATE's spellings ("Paillier", "PHE") are the component parameters' to map
+    # (tests/components/test_encrypt_param.py); the algorithm's config checks types only.
     with pytest.raises(ValidationError, match=r"encrypt_param\.method"):
-        _param(method="iterativeaffine")
-    assert _param(method="Paillier", backend="PHE").encrypt_param.backend == "phe"
-    assert _param(method="OU").encrypt_param.method == "ou"
+        _param(method="Paillier")
+    with pytest.raises(ValidationError, match=r"encrypt_param\.backend"):
+        _param(backend="PHE")
+    assert _param(method="ou").encrypt_param.method == "ou"
 
 
 def _predict(guest: HeteroLRGuest, host: HeteroLRHost, xg: Any, xh: Any) -> Any:

@@ -1,27 +1,26 @@
-"""Typed parameters of HeteroLR, with FATE's names and defaults (FATE 1.x LogisticParam).
+"""The typed configuration of the GLM algorithms (HeteroLR, HeteroLinR, HeteroPoisson).
 
-Unknown fields are rejected with their path, so a typo in a job file fails at submission
-instead of silently training with a default.
+These are plain, frozen, typed records in canonical form (lower-case option names, ``"L1"`` /
+``"L2"`` / None penalties). They check types only: FATE's parameter names, aliases, letter
+case, ranges and cross-field rules are validated once, by the components' parameter models
+(``fedloom.components._glm_param.GlmParam.to_ml`` fills this config). The defaults are FATE's
+HeteroLR defaults, for code that drives the algorithms directly (tests, benchmarks).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from fedloom.crypto import DEFAULT_KEY_LENGTH
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-def _lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
-class InitParam(_Strict):
+class InitParam(_Config):
     """How weights start: FATE's init_param."""
 
     init_method: Literal["random_uniform", "random_normal", "zeros", "ones", "const"] = (
@@ -31,75 +30,50 @@ class InitParam(_Strict):
     fit_intercept: bool = True
     random_seed: int | None = None
 
-    _norm = field_validator("init_method", mode="before")(_lower)
 
-
-class EncryptParam(_Strict):
-    """Which additively homomorphic scheme the arbiter generates, and its key length.
-
-    ``method`` is FATE's (spelled case-insensitively: ``"Paillier"``), plus Okamoto–Uchiyama
-    (``"ou"``). ``backend`` is a fedloom extension, not a FATE parameter: who computes a Paillier
-    key's operations at each party, fedloom's engine (``"fedloom"``) or python-paillier
-    (``"phe"``, as FATE runs it). Keys and ciphertexts are the same either way; ``"phe"`` needs
-    ``method="paillier"``.
-    """
+class EncryptParam(_Config):
+    """Which additively homomorphic scheme the arbiter generates, its key length, and who
+    computes a Paillier key's operations at each party (``backend``: fedloom's engine or
+    python-paillier, a fedloom extension)."""
 
     method: Literal["paillier", "ou"] = "paillier"
-    key_length: int = Field(default=DEFAULT_KEY_LENGTH, ge=512)
+    key_length: int = DEFAULT_KEY_LENGTH
     backend: Literal["fedloom", "phe"] = "fedloom"
 
-    _norm = field_validator("method", "backend", mode="before")(_lower)
 
-    @model_validator(mode="after")
-    def _backend_supports_method(self) -> EncryptParam:
-        if self.backend == "phe" and self.method != "paillier":
-            raise ValueError(
-                f"backend 'phe' (python-paillier) implements Paillier only; method "
-                f"{self.method!r} needs backend 'fedloom'"
-            )
-        return self
-
-    @field_validator("key_length")
-    @classmethod
-    def _even(cls, value: int) -> int:
-        if value % 2:
-            raise ValueError("key_length must be even")
-        return value
-
-
-class SqnParam(_Strict):
+class SqnParam(_Config):
     """FATE's sqn_param: pairs every ``update_interval_L`` batches, ``memory_M`` kept, the
     Hessian-vector product on ``sample_size`` rows drawn with ``random_seed``."""
 
-    update_interval_L: int = Field(default=3, ge=1)
-    memory_M: int = Field(default=5, ge=1)
-    sample_size: int = Field(default=5000, ge=1)
+    update_interval_L: int = 3
+    memory_M: int = 5
+    sample_size: int = 5000
     random_seed: int | None = None
 
 
-class HeteroLRParam(_Strict):
-    """Parameters of hetero logistic regression (guest + hosts + arbiter)."""
+class HeteroLRParam(_Config):
+    """The configuration of one GLM fit (guest + hosts + arbiter)."""
 
     penalty: Literal["L1", "L2"] | None = "L2"
-    tol: float = Field(default=1e-4, ge=0)
-    alpha: float = Field(default=1.0, ge=0)
+    tol: float = 1e-4
+    alpha: float = 1.0
     optimizer: Literal["sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd", "sqn"] = (
         "rmsprop"
     )
     batch_size: int = -1
     shuffle: bool = True
     batch_strategy: Literal["full", "random"] = "full"
-    learning_rate: float = Field(default=0.01, gt=0)
+    learning_rate: float = 0.01
     init_param: InitParam = InitParam()
-    max_iter: int = Field(default=100, ge=1)
+    max_iter: int = 100
     early_stop: Literal["diff", "abs", "weight_diff"] = "diff"
     encrypt_param: EncryptParam = EncryptParam()
-    decay: float = Field(default=1.0, ge=0)
+    decay: float = 1.0
     decay_sqrt: bool = True
-    floating_point_precision: int | None = Field(default=23, ge=1, le=53)
+    floating_point_precision: int | None = 23
     validation_freqs: int | list[int] | None = None
     """Validate after epoch ``e`` when ``(e + 1) % freqs == 0`` (int) or ``e in freqs`` (list)."""
-    early_stopping_rounds: int | None = Field(default=None, ge=1)
+    early_stopping_rounds: int | None = None
     """Stop when a validation metric has not improved for this many validations; the model
     then keeps the weights of the best validation (of the first metric)."""
     metrics: list[str] = Field(default_factory=lambda: ["auc", "ks"])
@@ -108,38 +82,6 @@ class HeteroLRParam(_Strict):
     sqn_param: SqnParam = SqnParam()
     threshold: float = 0.5
     """The class-1 probability from which validation metrics count a row as positive."""
-
-    @field_validator("penalty", mode="before")
-    @classmethod
-    def _penalty(cls, value: object) -> object:
-        if isinstance(value, str):
-            upper = value.upper()
-            return None if upper == "NONE" else upper
-        return value
-
-    _norm = field_validator("optimizer", "early_stop", "batch_strategy", mode="before")(_lower)
-
-    @field_validator("batch_size")
-    @classmethod
-    def _batch(cls, value: int) -> int:
-        if value != -1 and value < 1:
-            raise ValueError("batch_size must be -1 (full batch) or a positive number of rows")
-        return value
-
-    @field_validator("validation_freqs")
-    @classmethod
-    def _freqs(cls, value: int | list[int] | None) -> int | list[int] | None:
-        if isinstance(value, int) and value < 1:
-            raise ValueError("validation_freqs must be a positive number of epochs")
-        if isinstance(value, list) and any(v < 0 for v in value):
-            raise ValueError("validation_freqs lists epochs, which count from 0")
-        return value
-
-    @model_validator(mode="after")
-    def _random_batches(self) -> HeteroLRParam:
-        if self.batch_strategy == "random" and self.batch_size == -1:
-            raise ValueError("batch_strategy 'random' draws batch_size rows: set batch_size")
-        return self
 
     def validates_at(self, epoch: int) -> bool:
         """Whether validation runs after ``epoch`` (0-based), as FATE schedules it."""
