@@ -336,6 +336,7 @@ def test_one_vs_rest_trains_a_model_per_class_and_predicts_the_best(tmp_path: Pa
         ({"early_stopping_rounds": 3}, "early_stopping_rounds needs validation_freqs"),
         ({"validation_freqs": 1, "metrics": ["roc"]}, "'roc' is not a scalar binary metric"),
         ({"batch_strategy": "random"}, "draws batch_size rows"),
+        ({"masked_rate": -1}, "masked_rate"),
         ({"callback_param": {"early_stopping_rounds": 2}}, "needs the EarlyStopping callback"),
         ({"callback_param": {"save_freq": 2}}, "saved once"),
         (

@@ -112,6 +112,7 @@ CONSISTENT_PARAMS = (
     "tol",
     "batch_size",
     "batch_strategy",
+    "masked_rate",
     "validation_freqs",
     "early_stopping_rounds",
     "callback_param.validation_freqs",

@@ -269,11 +269,6 @@ class GlmParam(FateParam):
             raise ValueError("early_stopping_rounds needs validation_freqs (and validate_data)")
         if self.batch_strategy == "random" and self.batch_size == -1:
             raise ValueError("batch_strategy 'random' draws batch_size rows: set batch_size")
-        if self.batch_strategy == "random" and self.masked_rate != 0:
-            raise ValueError(
-                "batch_strategy 'random' sends hosts the real batch rows (FATE's masked "
-                "padding rows are not implemented): set masked_rate 0"
-            )
         if settings["validation_freqs"] is not None:
             check_metric_names(self.metric_kind, settings["metrics"])
         if self.cv_param.need_cv and settings["early_stopping_rounds"] is not None:
@@ -353,6 +348,7 @@ class GlmParam(FateParam):
                 "batch_size": self.batch_size,
                 "shuffle": self.shuffle,
                 "batch_strategy": self.batch_strategy,
+                "masked_rate": float(self.masked_rate),
                 "learning_rate": self.learning_rate,
                 "init_param": self.init_param.model_dump(),
                 "max_iter": self.max_iter,

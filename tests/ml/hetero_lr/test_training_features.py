@@ -53,6 +53,33 @@ def test_random_batches_match_the_reference(optimizer: str) -> None:
     np.testing.assert_allclose(arbiter.model.loss_history, losses, atol=1e-9)
 
 
+@pytest.mark.parametrize("masked_rate", [0.0, 1.0])
+def test_masking_rows_hide_the_random_batch_and_change_nothing(masked_rate: float) -> None:
+    xg, y, hosts = make_data(rows=120)
+    param = HeteroLRParam(
+        batch_strategy="random",
+        batch_size=30,
+        masked_rate=masked_rate,
+        learning_rate=0.1,
+        max_iter=3,
+        early_stop="diff",
+        tol=0.0,
+        **EXACT,
+    )
+    result, guest, host_roles, arbiter = fit_parties(param, xg, y, hosts)
+    wg, b, whs, losses = reference_fit(param, xg, y, hosts)
+    assert guest.model and host_roles[0].model and arbiter.model
+    np.testing.assert_allclose(guest.model.weights, wg, atol=1e-9)
+    assert guest.model.intercept == pytest.approx(b, abs=1e-9)
+    np.testing.assert_allclose(host_roles[0].model.weights, whs[0], atol=1e-9)
+    np.testing.assert_allclose(arbiter.model.loss_history, losses, atol=1e-9)
+    sent = [r.value for r in result.received[Party("host", 10000)] if r.tag.endswith("batches")]
+    assert [len(v) for v in sent] == [1, 1, 1]
+    assert {v[0].size for v in sent} == {30 if masked_rate == 0 else 60}
+    sizes = [r.value for r in result.received[Party("arbiter", 8888)] if r.tag.endswith("sizes")]
+    assert sizes == [[30]] * 3
+
+
 @pytest.mark.parametrize(("rows", "batch_size"), [(60, 4), (41, 20), (3, -1)])
 def test_batches_a_host_could_solve_for_residuals_are_refused(rows: int, batch_size: int) -> None:
     xg, y, hosts = make_data(rows=rows)

@@ -2,7 +2,11 @@
 
 ``batch_strategy="full"`` covers every row once per epoch in batches of ``batch_size``
 (shuffled when ``shuffle``); ``"random"`` (FATE's random strategy) trains each epoch on one
-batch of ``batch_size`` distinct rows drawn at random.
+batch of ``batch_size`` distinct rows drawn at random. With ``masked_rate`` r > 0 the random
+batch hides which rows train: the guest adds ``min(rows − b, round(r·b))`` more random rows
+to the ``b`` it trains on and sends hosts all of them in row order; the residual of an added
+row is a fresh encryption of 0, so it adds nothing to any gradient, and every party divides
+by ``b``.
 
 A host learns the plaintext gradient ``X_bᵀ·d`` of each batch; with no more rows in a batch
 than it has features it could solve that for the residuals ``d`` and so for the labels. The
@@ -10,6 +14,8 @@ guest therefore refuses any batch that is not larger than every host's feature c
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,13 +40,51 @@ def batch_rng(param: HeteroLRParam) -> np.random.Generator | None:
     return None
 
 
+@dataclass(frozen=True)
+class EpochBatch:
+    """One batch: the rows hosts are sent, and which of them train (None: all)."""
+
+    rows: Batch
+    real: Batch | None = None
+
+    @property
+    def trained(self) -> Batch:
+        """The rows that train."""
+        return self.rows if self.real is None else self.rows[self.real]
+
+
+def masked_rows(param: HeteroLRParam, rows: int) -> int:
+    """How many masking rows a random batch adds (0 for the full strategy)."""
+    if param.batch_strategy != "random":
+        return 0
+    size = min(param.batch_size, rows)
+    return min(rows - size, round(param.masked_rate * size))
+
+
+def training_rows(param: HeteroLRParam, rows: int, sent: int) -> int:
+    """How many of the ``sent`` rows of a batch train."""
+    return min(param.batch_size, rows) if param.batch_strategy == "random" else sent
+
+
+def draw_epoch(
+    param: HeteroLRParam, rows: int, rng: np.random.Generator | None
+) -> list[EpochBatch]:
+    """The guest's batches of one epoch under ``param``'s strategy."""
+    if param.batch_strategy != "random":
+        return [EpochBatch(b) for b in make_batches(rows, param.batch_size, rng)]
+    assert rng is not None  # batch_rng always makes one for the random strategy
+    real = rng.choice(rows, size=min(param.batch_size, rows), replace=False)
+    extra = masked_rows(param, rows)
+    if not extra:
+        return [EpochBatch(np.sort(real).astype(np.int64))]
+    others = np.setdiff1d(np.arange(rows), real)
+    sent = np.sort(np.concatenate([real, rng.choice(others, size=extra, replace=False)]))
+    return [EpochBatch(sent.astype(np.int64), np.flatnonzero(np.isin(sent, real)))]
+
+
 def epoch_batches(param: HeteroLRParam, rows: int, rng: np.random.Generator | None) -> list[Batch]:
-    """The batches of one epoch under ``param``'s strategy."""
-    if param.batch_strategy == "random":
-        assert rng is not None  # batch_rng always makes one for the random strategy
-        size = min(param.batch_size, rows)
-        return [np.sort(rng.choice(rows, size=size, replace=False)).astype(np.int64)]
-    return make_batches(rows, param.batch_size, rng)
+    """The training rows of each batch of one epoch (what a plaintext reference trains on)."""
+    return [b.trained for b in draw_epoch(param, rows, rng)]
 
 
 def smallest_batch(param: HeteroLRParam, rows: int) -> int:
@@ -86,7 +130,7 @@ def check_batches(value: object, rows: int, param: HeteroLRParam, peer: PartyHan
             raise FederationError(f"{peer.party} sent batch indices outside 0..{rows - 1}")
         np.add.at(seen, batch.astype(np.int64), 1)
     if param.batch_strategy == "random":
-        expected = min(param.batch_size, rows)
+        expected = min(param.batch_size, rows) + masked_rows(param, rows)
         if len(value) != 1 or int(seen.sum()) != expected or seen.max(initial=0) > 1:
             raise FederationError(
                 f"{peer.party} sent a random batch that is not {expected} distinct rows"

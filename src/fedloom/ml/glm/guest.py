@@ -33,7 +33,7 @@ from fedloom.ml.glm.batches import (
     batch_rng,
     check_batch_safety,
     check_sample_safety,
-    epoch_batches,
+    draw_epoch,
 )
 from fedloom.ml.glm.family import Family
 from fedloom.ml.glm.optimizer import Optimizer, initial_weights
@@ -121,15 +121,22 @@ class GlmGuest:
         model = HeteroLRModel("guest", coef[:width], n_iter=start)
         snapshots: dict[int, NDArray[np.float64]] = {}
         for epoch, it_ctx in fit_ctx.iterations(param.max_iter, start):
-            batches = epoch_batches(param, rows, rng)
-            it_ctx.hosts.put("batches", batches)
-            it_ctx.arbiter.put("batch_sizes", [int(b.size) for b in batches])
+            batches = draw_epoch(param, rows, rng)
+            it_ctx.hosts.put("batches", [b.rows for b in batches])
+            it_ctx.arbiter.put("batch_sizes", [int(b.trained.size) for b in batches])
             previous, started = coef.copy(), time.perf_counter()
             batch_ctxs = it_ctx.batches(len(batches))
-            for i, ((_, b_ctx), idx) in enumerate(zip(batch_ctxs, batches, strict=True)):
+            for i, ((_, b_ctx), batch) in enumerate(zip(batch_ctxs, batches, strict=True)):
                 more = epoch < param.max_iter - 1 or i < len(batches) - 1
+                idx = batch.rows
                 coef = self._batch(
-                    b_ctx, key, design[idx], labels[idx], shift[idx], coef, stepper, epoch, more
+                    b_ctx,
+                    key,
+                    (design[idx], labels[idx], shift[idx], batch.real),
+                    coef,
+                    stepper,
+                    epoch,
+                    more,
                 )
             converged = end_epoch(it_ctx, param, model, coef - previous, started)
             stop = False
@@ -216,14 +223,13 @@ class GlmGuest:
         self,
         ctx: Context,
         key: PublicKey,
-        x: Vector,
-        y: Vector,
-        shift: Vector,
+        data: tuple[Vector, Vector, Vector, NDArray[np.int64] | None],
         coef: Vector,
         stepper: PlainStep | SqnParty,
         epoch: int,
         more: bool,
     ) -> Vector:
+        x, y, shift, real = data
         param, family, rows = self.param, self.family, x.shape[0]
         z_guest = x @ coef + shift
         forwards = [
@@ -236,7 +242,12 @@ class GlmGuest:
         # Fresh randomness is essential: the host could otherwise strip its own forward and
         # read y.
         frac_bits = param.feature_frac_bits
-        residual = family.residual(z_hosts, z_guest, y, frac_bits).rerandomize()
+        residual = family.residual(z_hosts, z_guest, y, frac_bits)
+        if real is not None:  # masking rows of a random batch: a fresh encryption of 0
+            keep = np.zeros(rows)
+            keep[real] = 1.0
+            residual = residual.mul(keep, frac_bits=0)
+        residual = residual.rerandomize()
         ctx.hosts.put("residual", residual)
         if more:
             key.prefetch_randomness(rows)
@@ -245,10 +256,18 @@ class GlmGuest:
             host, name = ctx.hosts[0], family.loss_value
             extra = expect_cipher(host.get(name), key, rows, name, host)
             host_penalty = expect_cipher(host.get("penalty"), key, 1, "penalty", host)
+            if real is not None:
+                z_hosts, extra, z_guest, y = (
+                    z_hosts.take(real),
+                    extra.take(real),
+                    z_guest[real],
+                    y[real],
+                )
             data_loss = family.loss(z_hosts, extra, z_guest, y, frac_bits)
             penalty = host_penalty + stepper.optimizer.penalty_loss(coef)
             ctx.arbiter.put("loss", CipherVector.concat([data_loss, penalty]).rerandomize())
-        return stepper.step(ctx, coef, gradient / rows, epoch)
+        trained = rows if real is None else real.size
+        return stepper.step(ctx, coef, gradient / trained, epoch)
 
     def _hvp(
         self, ctx: Context, s: Vector, *, key: PublicKey, design: Vector, rng: np.random.Generator

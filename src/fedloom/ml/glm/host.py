@@ -27,7 +27,7 @@ from fedloom.ml.glm._common import (
     warm_weights,
 )
 from fedloom.ml.glm._validate import PeerValidation
-from fedloom.ml.glm.batches import check_batches
+from fedloom.ml.glm.batches import check_batches, training_rows
 from fedloom.ml.glm.family import Family
 from fedloom.ml.glm.optimizer import Optimizer, initial_weights
 from fedloom.ml.glm.params import HeteroLRParam
@@ -95,7 +95,8 @@ class GlmHost:
             batch_ctxs = it_ctx.batches(len(batches))
             for i, ((_, b_ctx), idx) in enumerate(zip(batch_ctxs, batches, strict=True)):
                 more = epoch < param.max_iter - 1 or i < len(batches) - 1
-                coef = self._batch(b_ctx, key, features[idx], coef, stepper, epoch, more)
+                trained = training_rows(param, rows, idx.size)
+                coef = self._batch(b_ctx, key, features[idx], coef, stepper, (epoch, trained), more)
             converged = end_epoch(it_ctx, param, model, coef - previous, started)
             stop = False
             if checker is not None and param.validates_at(epoch):
@@ -115,10 +116,11 @@ class GlmHost:
         x: NDArray[np.float64],
         coef: NDArray[np.float64],
         stepper: PlainStep | SqnParty,
-        epoch: int,
+        step: tuple[int, int],
         more: bool,
     ) -> NDArray[np.float64]:
-        param, rows = self.param, x.shape[0]
+        """One batch; ``step`` is (epoch, how many of the batch's rows train)."""
+        (epoch, trained), param, rows = step, self.param, x.shape[0]
         values = self.family.host_values(x @ coef, param.needs_loss)
         for name, value in values.items():
             ctx.guest.put(name, key.encrypt(value))
@@ -131,7 +133,7 @@ class GlmHost:
         gradient = exchange_gradient(
             ctx, key, residual.dot(x, param.feature_frac_bits), self.masking
         )
-        return stepper.step(ctx, coef, gradient / rows, epoch)
+        return stepper.step(ctx, coef, gradient / trained, epoch)
 
     def _hvp(self, ctx: Context, s: Vector, *, key: PublicKey, features: Vector) -> Vector:
         """This host's share of ``H·s`` on the guest's sample (see :mod:`.sqn`)."""

@@ -63,6 +63,8 @@ class HeteroLRParam(_Config):
     batch_size: int = -1
     shuffle: bool = True
     batch_strategy: Literal["full", "random"] = "full"
+    masked_rate: float = 5.0
+    """Random batches: masking rows added per training row (:mod:`.batches`)."""
     learning_rate: float = 0.01
     init_param: InitParam = InitParam()
     max_iter: int = 100
