@@ -164,6 +164,22 @@ def test_new_sample_id_replaces_ids_at_both_sides(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
+def test_left_join_with_new_sample_ids(tmp_path: Path) -> None:
+    params = {"intersect_method": "ecdh", "new_sample_id": True, "join_method": "left_join"}
+    out, harness = _run(tmp_path, params, _ids("u", 0, 30), _ids("u", 20, 50))
+    guest, host = load_table(out["guest"].data["data"]), load_table(out["host"].data["data"])
+    assert guest.ids == host.ids and len(guest.ids) == 30  # every guest row, at both sides
+    assert not set(guest.ids) & set(_ids("u", 0, 50))  # under fresh ids only
+    assert guest.features.tolist()[:10] == [[2.0 * i, 2.0 * i + 1] for i in range(20, 30)]
+    assert guest.features.tolist()[10:] == [[2.0 * i, 2.0 * i + 1] for i in range(20)]
+    assert host.features[:10].tolist() == [[2.0 * i, 2.0 * i + 1] for i in range(10)]
+    assert np.isnan(host.features[10:]).all()
+    (left,) = _received(harness, HOST, "left_join_ids")
+    assert left == guest.ids[10:]
+    assert out["guest"].metrics["intersect_count"] == 10
+
+
+@pytest.mark.integration
 def test_run_preprocess_through_the_component(tmp_path: Path) -> None:
     params = {
         "intersect_method": "ecdh",
@@ -187,7 +203,8 @@ def test_run_preprocess_through_the_component(tmp_path: Path) -> None:
         ({"rsa_params": {"random_base_fraction": 0.5}}, "relate queries"),
         ({"rsa_params": {"hash_method": "md5"}}, "md5 is broken"),
         ({"dh_params": {"key_length": 1024}}, "2048, 3072, 4096"),
-        ({"join_method": "left_join"}, "all of the guest's ids"),
+        ({"join_method": "left_join"}, "allows it only with new_sample_id"),
+        ({"join_method": "outer_join"}, "expected one of"),
         ({"join_role": "host"}, "only applies to the raw method"),
         ({"intersect_method": "raw"}, "reveals hashes of ids"),
         ({"cardinality_only": True, "cardinality_method": "rsa"}, "unblinds each answer"),

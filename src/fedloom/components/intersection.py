@@ -4,7 +4,8 @@ Parameters keep FATE's ``IntersectParam`` names (``intersection_param.py``); the
 in ``fedloom.ml.psi`` (RSA blind signatures, X25519 ECDH, DH in RFC 3526 groups) and what each
 option reveals to whom is in ``docs/psi.md``. The aligned rows come out in sorted id order,
 identical at the guest and every synced host (with ``new_sample_id``: under the shared random
-ids). A cardinality-only run outputs no table, only the ``intersect_count`` metric.
+ids; with ``left_join`` followed by the guest's other rows, missing at the hosts). A
+cardinality-only run outputs no table, only the ``intersect_count`` metric.
 
 Caches (FATE ≥ 1.7): with ``run_cache`` the task also writes ``cache.npz`` (returned as
 ``TaskResult.cache``); a later task given it as ``input.cache`` (key ``cache``) skips the host's
@@ -24,7 +25,12 @@ from fedloom.components.base import same_runner as _same_runner
 from fedloom.components.intersection_param import CONSISTENT_PARAMS, IntersectionParam
 from fedloom.components.io import load_table_with_meta, save_table
 from fedloom.data import Table
-from fedloom.ml.psi import IntersectionError, IntersectionGuest, IntersectionHost
+from fedloom.ml.psi import (
+    IntersectionError,
+    IntersectionGuest,
+    IntersectionHost,
+    IntersectionResult,
+)
 from fedloom.ml.psi.cache import GuestCache, HostCache, from_arrays, to_arrays
 
 CACHE_FILE = "cache.npz"
@@ -58,6 +64,28 @@ def write_cache(path: Path, cache: GuestCache | HostCache) -> Path:
     return path
 
 
+def _aligned(table: Table, result: IntersectionResult) -> Table:
+    """The output rows: the shared ones (under their new ids with ``new_sample_id``), then with
+    ``left_join`` the guest's other rows (at a host: as rows of missing values)."""
+    assert result.positions is not None
+    if result.left_ids is None:
+        aligned = table.take(result.positions)
+        ids = result.new_ids if result.new_ids is not None else aligned.ids
+        return Table(ids, aligned.header, aligned.features, aligned.labels)
+    assert result.new_ids is not None
+    ids = result.new_ids + result.left_ids
+    if result.left_positions is not None:  # the guest: all its rows
+        rows = table.take(np.concatenate([result.positions, result.left_positions]))
+        return Table(ids, rows.header, rows.features, rows.labels)
+    shared = table.take(result.positions)
+    missing = np.full((len(result.left_ids), len(table.header)), np.nan)
+    features = np.vstack([shared.features, missing])
+    labels = None
+    if shared.labels is not None:
+        labels = np.concatenate([shared.labels, np.full(len(result.left_ids), np.nan)])
+    return Table(ids, shared.header, features, labels)
+
+
 def run_intersection(call: TaskCall) -> TaskResult:
     """Intersection at the guest or a host: input ``data`` (and ``cache``) → aligned ``data``
     (and ``cache`` with ``run_cache``)."""
@@ -89,13 +117,10 @@ def run_intersection(call: TaskCall) -> TaskResult:
         written = write_cache(call.output_dir / CACHE_FILE, result.cache)
     if result.positions is None:
         return TaskResult(metrics=metrics, cache=written)
-    aligned = table.take(result.positions)
-    metrics["intersect_rate"] = len(aligned) / len(table) if len(table) else 0.0
-    ids = result.new_ids if result.new_ids is not None else aligned.ids
+    metrics["intersect_rate"] = len(result.positions) / len(table) if len(table) else 0.0
+    aligned = _aligned(table, result)
     if param.only_output_key:
-        aligned = Table(ids, [], np.zeros((len(aligned), 0)), None)
-    else:
-        aligned = Table(ids, aligned.header, aligned.features, aligned.labels)
+        aligned = Table(aligned.ids, [], np.zeros((len(aligned), 0)), None)
     out = save_table(call.output_dir / "data.npz", aligned, {"source": "Intersection"})
     return TaskResult(data={"data": out}, metrics=metrics, cache=written)
 

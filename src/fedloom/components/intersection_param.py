@@ -1,7 +1,8 @@
 """The Intersection component's parameters: FATE 1.11's ``IntersectParam`` names and meanings.
 
 Implemented: ``intersect_method`` rsa / ecdh / dh with their ``salt`` and ``hash_method``,
-``rsa_params.split_calculation`` (with sync and one host),
+``rsa_params.split_calculation`` (with sync and one host), ``join_method: left_join`` (with
+``new_sample_id``),
 ``sync_intersect_ids``, ``only_output_key``, ``cardinality_only`` (ecdh / dh) with
 ``sync_cardinality``, ``run_preprocess`` with ``intersect_preprocess_params``, ``new_sample_id``
 with ``sample_id_generator``, and ``run_cache`` (plus ``input.cache``). Every other FATE option
@@ -194,11 +195,7 @@ class IntersectionParam(_Lower):
     @field_validator("join_method")
     @classmethod
     def _join(cls, value: str) -> str:
-        reason = (
-            "it would make every host output (and so learn) all of the guest's ids, not only "
-            "the shared ones"
-        )
-        return supported(value, ("inner_join",), {"left_join": reason})
+        return supported(value, ("inner_join", "left_join"), {})
 
     @model_validator(mode="after")
     def _consistent(self) -> IntersectionParam:
@@ -244,6 +241,7 @@ class IntersectionParam(_Lower):
                 else None,
                 "new_sample_id": self.new_sample_id,
                 "sample_id_generator": self.sample_id_generator,
+                "join_method": self.join_method,
             }
         )
 

@@ -131,3 +131,29 @@ def test_new_sample_id_combinations_are_refused() -> None:
     p = params(intersect_method="ecdh", new_sample_id=True, sample_id_generator="host")
     with pytest.raises(PartyFailed, match="exactly one host"):
         run(p, ["a"], [["a"], ["a"]])
+
+
+def test_left_join_gives_the_hosts_fresh_ids_for_the_guests_other_rows() -> None:
+    shared = ids("shared", 0, 6)
+    guest = ids("g", 0, 9) + shared
+    host_a, host_b = shared + ids("a", 0, 4), shared[::-1] + ids("b", 0, 7)
+    p = params(intersect_method="ecdh", new_sample_id=True, join_method="left_join")
+    result = run(p, guest, [host_a, host_b])
+    g_res = guest_of(result)
+    assert g_res.left_ids is not None and g_res.left_positions is not None
+    assert [guest[i] for i in g_res.left_positions] == ids("g", 0, 9)
+    for h_res in hosts_of(result):
+        assert h_res.new_ids == g_res.new_ids and h_res.left_ids == g_res.left_ids
+        assert h_res.left_positions is None
+    everything = set(guest) | set(host_a) | set(host_b)
+    assert not set(g_res.left_ids) & everything
+    for i in range(2):
+        (sent,) = values(result, party(result, "host", i), "left_join_ids")
+        assert len(sent) == 9  # the guest's other rows: only their number is learned
+
+
+def test_left_join_needs_new_sample_ids_from_the_guest() -> None:
+    with pytest.raises(ValidationError, match="allows it only with new_sample_id"):
+        params(join_method="left_join")
+    with pytest.raises(ValidationError, match="allows it only with new_sample_id"):
+        params(join_method="left_join", new_sample_id=True, sample_id_generator="host")

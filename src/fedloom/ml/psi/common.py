@@ -68,7 +68,10 @@ class IntersectionResult:
 
     ``cardinality`` is the size learned by a cardinality-only run (whose ``ids`` are None);
     ``new_ids`` the fresh random ids that replace ``ids`` with ``new_sample_id`` (same order);
-    ``cache`` what a ``make_cache`` run hands to a later run (see ``cache.py``).
+    ``cache`` what a ``make_cache`` run hands to a later run (see ``cache.py``). With
+    ``join_method: left_join`` both sides also get ``left_ids``, the new ids of the guest's
+    rows that are not shared, and the guest ``left_positions``, those rows in its input (the
+    hosts output them with missing values).
     """
 
     method: str
@@ -78,6 +81,8 @@ class IntersectionResult:
     cardinality: int | None = None
     new_ids: list[str] | None = None
     cache: Any = None
+    left_ids: list[str] | None = None
+    left_positions: I64 | None = None
 
     @property
     def known(self) -> bool:

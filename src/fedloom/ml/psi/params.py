@@ -143,6 +143,9 @@ class IntersectParam(BaseModel):
     sample_id_generator: Literal["guest", "host"] = Field(
         default="guest", description="With new_sample_id: which party draws the new ids."
     )
+    join_method: Literal["inner_join", "left_join"] = Field(
+        default="inner_join", description="left_join: every party outputs all guest rows."
+    )
 
     @field_validator("intersect_method", mode="before")
     @classmethod
@@ -182,6 +185,14 @@ class IntersectParam(BaseModel):
                     "split_calculation needs sync_intersect_ids: the host finds half of the "
                     "intersection itself, so it would learn it without being told"
                 )
+        if self.join_method == "left_join" and not (
+            self.new_sample_id and self.sample_id_generator == "guest"
+        ):
+            raise ValueError(
+                "left_join makes every host output a row for each of the guest's ids; fedloom "
+                "allows it only with new_sample_id and the guest as sample_id_generator, so "
+                "that hosts see fresh random ids instead of the guest's"
+            )
         if self.new_sample_id and not self.sync_intersect_ids:
             raise ValueError("new_sample_id needs sync_intersect_ids: both sides share the ids")
         if self.sample_id_generator != "guest" and not self.new_sample_id:

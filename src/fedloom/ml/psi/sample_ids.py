@@ -8,6 +8,10 @@ independent of the real ones, so they tell the receiver nothing but the count it
 - generator ``guest``: the guest sends the list to every host;
 - generator ``host``: only with one host (with several, they would each draw different ids);
   it sends the list to the guest.
+
+With ``join_method: left_join`` (guest generator only) the guest also draws new ids for its
+rows that are not shared and sends them as ``left_join_ids``; every party then outputs those
+rows too, the hosts with missing values. The hosts learn the guest's input size, nothing else.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 
+import numpy as np
+
 from fedloom.federation import Context
 from fedloom.ml.psi.common import IntersectionError, IntersectionResult
 from fedloom.ml.psi.params import IntersectParam
 
 NEW_SAMPLE_IDS = "new_sample_ids"
+LEFT_JOIN_IDS = "left_join_ids"
 NEW_ID_HEX = 32
 
 
@@ -31,16 +38,19 @@ def draw_ids(count: int) -> list[str]:
     return sorted(out)
 
 
-def check_new_ids(value: object, count: int, peer: object) -> list[str]:
-    """``value`` if it is ``count`` distinct 32-hex-digit ids, else an IntersectionError."""
-    if not isinstance(value, list) or len(value) != count:
-        raise IntersectionError(f"{peer}: {NEW_SAMPLE_IDS} must be a list of {count} ids")
+def check_new_ids(
+    value: object, count: int | None, peer: object, tag: str = NEW_SAMPLE_IDS
+) -> list[str]:
+    """``value`` if it is ``count`` (any number when None) distinct 32-hex-digit ids, else an
+    IntersectionError."""
+    if not isinstance(value, list) or (count is not None and len(value) != count):
+        raise IntersectionError(f"{peer}: {tag} must be a list of {count or 'new'} ids")
     hexdigits = set("0123456789abcdef")
     for x in value:
         if not isinstance(x, str) or len(x) != NEW_ID_HEX or not set(x) <= hexdigits:
-            raise IntersectionError(f"{peer}: {NEW_SAMPLE_IDS} holds a malformed id")
-    if len(set(value)) != count:
-        raise IntersectionError(f"{peer}: {NEW_SAMPLE_IDS} repeats an id")
+            raise IntersectionError(f"{peer}: {tag} holds a malformed id")
+    if len(set(value)) != len(value):
+        raise IntersectionError(f"{peer}: {tag} repeats an id")
     return value
 
 
@@ -61,6 +71,8 @@ def finish_sample_ids(
         raise IntersectionError("new_sample_id needs a synced intersection")
     count = len(result.ids)
     check_generator(ctx, params)
+    if params.join_method == "left_join":
+        return _left_join(ctx, result)
     generator = ctx.is_guest == (params.sample_id_generator == "guest")
     if generator:
         new = draw_ids(count)
@@ -75,3 +87,24 @@ def finish_sample_ids(
     else:
         new = check_new_ids(ctx.guest.get(NEW_SAMPLE_IDS), count, ctx.guest.party)
     return replace(result, new_ids=new)
+
+
+def _left_join(ctx: Context, result: IntersectionResult) -> IntersectionResult:
+    """New ids for the shared rows and for the guest's other rows, drawn by the guest; the
+    hosts get both lists (the second only tells them the guest's input size)."""
+    assert result.ids is not None and result.positions is not None
+    count = len(result.ids)
+    if ctx.is_guest:
+        left = np.setdiff1d(np.arange(result.input_count), result.positions).astype(np.int64)
+        drawn = draw_ids(count + len(left))
+        secrets.SystemRandom().shuffle(drawn)
+        new, left_ids = drawn[:count], drawn[count:]
+        ctx.hosts.put(NEW_SAMPLE_IDS, new)
+        ctx.hosts.put(LEFT_JOIN_IDS, left_ids)
+        return replace(result, new_ids=new, left_ids=left_ids, left_positions=left)
+    guest = ctx.guest
+    new = check_new_ids(guest.get(NEW_SAMPLE_IDS), count, guest.party)
+    left_ids = check_new_ids(guest.get(LEFT_JOIN_IDS), None, guest.party, LEFT_JOIN_IDS)
+    if set(left_ids) & set(new):
+        raise IntersectionError(f"{guest.party}: {LEFT_JOIN_IDS} repeats a shared id")
+    return replace(result, new_ids=new, left_ids=left_ids)
