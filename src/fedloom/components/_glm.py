@@ -3,7 +3,10 @@
 What a task does follows from its inputs, as in FATE:
 
 - ``train_data`` (+ optional ``validate_data``): train, then score the training rows; with a
-  ``model`` input too, training continues from that model (warm start);
+  ``model`` input too, training continues from that model (warm start). With
+  ``validation_freqs`` the validation rows are scored during training (``metrics.validate``:
+  one dict per validated epoch; one list per class for one-vs-rest); either way the final
+  model scores them once more (``metrics.validate_final``, the same report as ``train``);
 - ``model`` with ``test_data`` (or ``data``) and no ``train_data``: predict with the model.
 
 The guest announces which to the hosts and the arbiter (the arbiter has no data inputs to
@@ -22,7 +25,7 @@ from pydantic import BaseModel
 
 from fedloom.components._glm_cv import arbiter_cv, check_cv_inputs, guest_cv, host_cv
 from fedloom.components._glm_model import LoadedModel, aligned, load_glm_model, model_document
-from fedloom.components._glm_output import prediction_output
+from fedloom.components._glm_output import prediction_output, score_metrics
 from fedloom.components._glm_param import GlmParam
 from fedloom.components.base import ComponentError, InputArtifact, TaskCall, TaskResult
 from fedloom.components.io import load_table_with_meta, save_model
@@ -208,11 +211,14 @@ def _fit(
             raise ComponentError(f"the guest runs {task!r}; this host's cv_param.need_cv differs")
         _check_count(call, loaded, count)
         models = []
+        per_epoch = _param(call).to_ml().validation_freqs is not None
         for k, ctx in _model_contexts(call.ctx, count):
             host = spec.host(call)
             warm = loaded.models[k] if loaded is not None else None
-            models.append(host.fit(ctx, x, warm_start=warm, validate=x_val))
+            models.append(host.fit(ctx, x, warm_start=warm, validate=x_val if per_epoch else None))
             host.predict(ctx, x, models[-1])
+            if x_val is not None:
+                host.predict(ctx.sub("validate_data"), x_val, models[-1])
         document = model_document(call, _meta(call), models, header, _classes(count))
         return TaskResult(
             model=save_model(call.output_dir / "model.json", document), metrics=_summary(models)
@@ -233,25 +239,37 @@ def _fit(
     targets = _targets(labels, classes)
     announce_task(call.ctx, "fit", len(targets))
     v_targets: list[Vector | None] = [None] * len(targets)
+    v_labels = None
     if v_table is not None:
         v_labels, _ = spec.labels(call, v_table)
         v_targets = list(_targets(v_labels, classes))
-    models, scores = [], []
+    per_epoch = _param(call).to_ml().validation_freqs is not None
+    models, scores, v_scores = [], [], []
     for (k, ctx), y in zip(_model_contexts(call.ctx, len(targets)), targets, strict=True):
         guest = spec.guest(call)
         warm = loaded.models[k] if loaded is not None else None
         y_val = v_targets[k]
-        pair = (x_val, y_val) if x_val is not None and y_val is not None else None
+        pair = (x_val, y_val) if per_epoch and x_val is not None and y_val is not None else None
         models.append(
             guest.fit(
                 ctx, x, y, warm_start=warm, validate=pair, offset=offset, validate_offset=v_offset
             )
         )
         scores.append(guest.predict(ctx, x, models[-1], offset))
+        if x_val is not None:
+            v_scores.append(guest.predict(ctx.sub("validate_data"), x_val, models[-1], v_offset))
     metrics = _summary(models)
-    if len(models) == 1 and models[0].validation:
+    if per_epoch and len(models) == 1:
         metrics["validate"] = [dict(v) for v in models[0].validation]
         metrics["best_iteration"] = models[0].best_iteration
+    elif per_epoch:
+        metrics["validate"] = {
+            c: [dict(v) for v in m.validation] for c, m in zip(classes, models, strict=True)
+        }
+    if v_scores:
+        final = score_metrics(spec.kind, call.params, v_labels, v_scores, classes)
+        if final is not None:
+            metrics["validate_final"] = final
     data, train_metrics = prediction_output(
         spec.kind, call, table, labels, scores, classes, "train"
     )
