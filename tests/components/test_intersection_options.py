@@ -203,7 +203,7 @@ def test_run_preprocess_through_the_component(tmp_path: Path) -> None:
         ({"rsa_params": {"random_base_fraction": 0.5}}, "relate queries"),
         ({"rsa_params": {"hash_method": "md5"}}, "md5 is broken"),
         ({"dh_params": {"key_length": 1024}}, "2048, 3072, 4096"),
-        ({"join_method": "left_join"}, "allows it only with new_sample_id"),
+        ({"join_method": "left_join"}, "not supported without new_sample_id"),
         ({"join_method": "outer_join"}, "expected one of"),
         ({"join_role": "host"}, "only applies to the raw method"),
         ({"intersect_method": "raw"}, "reveals hashes of ids"),

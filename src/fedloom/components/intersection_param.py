@@ -158,9 +158,9 @@ class IntersectionParam(_Lower):
     rsa_params: RSAParams = RSAParams()
     dh_params: DHParams = DHParams()
     ecdh_params: ECDHParams = ECDHParams()
-    join_method: StrictStr = "inner_join"
     new_sample_id: StrictBool = False
     sample_id_generator: _Role = "guest"
+    join_method: StrictStr = "inner_join"  # after the two above: its check reads them
     intersect_cache_param: IntersectCacheParams = IntersectCacheParams()
     run_cache: StrictBool = False
     cardinality_only: StrictBool = False
@@ -194,8 +194,18 @@ class IntersectionParam(_Lower):
 
     @field_validator("join_method")
     @classmethod
-    def _join(cls, value: str) -> str:
-        return supported(value, ("inner_join", "left_join"), {})
+    def _join(cls, value: str, info: ValidationInfo) -> str:
+        value = supported(value, ("inner_join", "left_join"), {})
+        with_new_ids = info.data.get("new_sample_id") and (
+            info.data.get("sample_id_generator") == "guest"
+        )
+        if value == "left_join" and not with_new_ids:
+            raise ValueError(
+                "'left_join' is not supported without new_sample_id and the guest as "
+                "sample_id_generator: otherwise every host would output (and learn) all of "
+                "the guest's ids"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> IntersectionParam:
