@@ -204,26 +204,7 @@ def _fit(
         v_table, v_offset = _prepared(spec, call, _table(validate, call, "validation"))
     x_val = aligned(v_table, header, "validation") if v_table is not None else None
     if call.role == "host":
-        task, count = await_task(call.ctx)
-        if task == "cv":
-            return host_cv(spec, call, x, count)
-        if task != "fit" or _param(call).cv_param.need_cv:
-            raise ComponentError(f"the guest runs {task!r}; this host's cv_param.need_cv differs")
-        _check_count(call, loaded, count)
-        models = []
-        per_epoch = _param(call).to_ml().validation_freqs is not None
-        for k, ctx in _model_contexts(call.ctx, count):
-            host = spec.host(call)
-            warm = loaded.models[k] if loaded is not None else None
-            models.append(host.fit(ctx, x, warm_start=warm, validate=x_val if per_epoch else None))
-            host.predict(ctx, x, models[-1])
-            if x_val is not None:
-                host.predict(ctx.sub("validate_data"), x_val, models[-1])
-        document = model_document(call, _meta(call), models, header, _classes(count))
-        return TaskResult(
-            model=save_model(call.output_dir / "model.json", document), metrics=_summary(models)
-        )
-
+        return _fit_host(spec, call, loaded, x, x_val, header)
     labels, classes = spec.labels(call, table)
     if _param(call).cv_param.need_cv:
         if len(classes) > 2:
@@ -241,7 +222,7 @@ def _fit(
     v_targets: list[Vector | None] = [None] * len(targets)
     v_labels = None
     if v_table is not None:
-        v_labels, _ = spec.labels(call, v_table)
+        v_labels = _validation_labels(spec, call, v_table, classes)
         v_targets = list(_targets(v_labels, classes))
     per_epoch = _param(call).to_ml().validation_freqs is not None
     models, scores, v_scores = [], [], []
@@ -279,6 +260,46 @@ def _fit(
     )
     path = save_model(call.output_dir / "model.json", document)
     return TaskResult(data={"data": data}, model=path, metrics=metrics)
+
+
+def _fit_host(
+    spec: GlmSpec,
+    call: TaskCall,
+    loaded: LoadedModel | None,
+    x: Vector,
+    x_val: Vector | None,
+    header: list[str],
+) -> TaskResult:
+    """A host's training task: as many fits as the guest announces (or its folds)."""
+    task, count = await_task(call.ctx)
+    if task == "cv":
+        return host_cv(spec, call, x, count)
+    if task != "fit" or _param(call).cv_param.need_cv:
+        raise ComponentError(f"the guest runs {task!r}; this host's cv_param.need_cv differs")
+    _check_count(call, loaded, count)
+    models = []
+    per_epoch = _param(call).to_ml().validation_freqs is not None
+    for k, ctx in _model_contexts(call.ctx, count):
+        host = spec.host(call)
+        warm = loaded.models[k] if loaded is not None else None
+        models.append(host.fit(ctx, x, warm_start=warm, validate=x_val if per_epoch else None))
+        host.predict(ctx, x, models[-1])
+        if x_val is not None:
+            host.predict(ctx.sub("validate_data"), x_val, models[-1])
+    document = model_document(call, _meta(call), models, header, _classes(count))
+    return TaskResult(
+        model=save_model(call.output_dir / "model.json", document), metrics=_summary(models)
+    )
+
+
+def _validation_labels(spec: GlmSpec, call: TaskCall, table: Table, classes: list[str]) -> Vector:
+    """The validation rows' labels: checked like the training labels, or, for one-vs-rest,
+    any finite class values (a class the training rows lack matches no sub-model)."""
+    if len(classes) <= 2:
+        return spec.labels(call, table)[0]
+    if table.labels is None or not np.all(np.isfinite(table.labels)):
+        raise ComponentError(f"{call.module}: the validation rows need finite labels")
+    return table.labels
 
 
 def _predict(spec: GlmSpec, call: TaskCall, loaded: LoadedModel, test: InputArtifact) -> TaskResult:

@@ -180,3 +180,13 @@ def test_early_stopping_bookkeeping() -> None:
     y, p = np.array([0.0, 1.0, 1.0, 0.0]), np.array([0.2, 0.9, 0.4, 0.6])
     values = metric_values("binary", ["auc", "accuracy", "recall"], y, p)
     assert values == {"auc": 0.75, "accuracy": 0.5, "recall": 0.5}
+
+
+@pytest.mark.unit
+def test_undefined_metrics_count_as_no_improvement() -> None:
+    y, p = np.zeros(4), np.array([0.2, 0.9, 0.4, 0.6])
+    values = metric_values("binary", ["auc", "accuracy"], y, p)
+    assert values == {"auc": None, "accuracy": 0.5}
+    stopper = EarlyStopping(["auc"], rounds=2)
+    assert not stopper.record(0, values) and stopper.record(1, values)
+    assert stopper.best_iteration == -1

@@ -33,7 +33,7 @@ class HeteroLRModel:
     """Wall time of each training epoch as this party saw it."""
     best_iteration: int = -1
     """The validation epoch whose weights the model keeps (early stopping), else -1."""
-    validation: list[dict[str, float]] = field(default_factory=list)
+    validation: list[dict[str, float | None]] = field(default_factory=list)
     """The guest's validation metrics, one dict per validation (with its ``iteration``)."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,7 +63,8 @@ class HeteroLRModel:
             epoch_seconds=[float(x) for x in data.get("epoch_seconds", [])],
             best_iteration=int(data.get("best_iteration", -1)),
             validation=[
-                {str(k): float(v) for k, v in row.items()} for row in data.get("validation", [])
+                {str(k): None if v is None else float(v) for k, v in row.items()}
+                for row in data.get("validation", [])
             ],
         )
 

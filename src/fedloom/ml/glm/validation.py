@@ -56,12 +56,15 @@ def check_metric_names(kind: str, names: list[str]) -> list[str]:
 
 def metric_values(
     kind: str, names: list[str], y: Vector, predicted: Vector, threshold: float = 0.5
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """The ``names`` metrics of ``predicted`` (probabilities or values) against ``y``."""
-    out: dict[str, float] = {}
+    out: dict[str, float | None] = {}
+    one_class = kind == "binary" and np.unique(y).size < 2
     errors = y - predicted
     for name in names:
-        if name == "auc":
+        if name in ("auc", "ks") and one_class:
+            out[name] = None  # undefined on rows of one class (a one-vs-rest class absent)
+        elif name == "auc":
             out[name] = auc(y, predicted)
         elif name == "ks":
             out[name] = ks(y, predicted)
@@ -94,20 +97,22 @@ class EarlyStopping:
     metrics: list[str]
     rounds: int | None
     first_only: bool = False
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, float | None]] = field(default_factory=list)
     best_iteration: int = -1
     _best: dict[str, float] = field(default_factory=dict)
     _stale: dict[str, int] = field(default_factory=dict)
 
-    def record(self, iteration: int, values: dict[str, float]) -> bool:
-        """Record one validation's metric values; True when training should stop."""
+    def record(self, iteration: int, values: dict[str, float | None]) -> bool:
+        """Record one validation's metric values; True when training should stop. An
+        undefined value (None) counts as no improvement."""
         self.history.append({"iteration": iteration, **values})
         tracked = self.metrics[:1] if self.first_only else self.metrics
         for name in tracked:
             value = values[name]
             best = self._best.get(name)
-            better = best is None or (value < best if name in LOWER_IS_BETTER else value > best)
-            if better:
+            if value is not None and (
+                best is None or (value < best if name in LOWER_IS_BETTER else value > best)
+            ):
                 self._best[name] = value
                 self._stale[name] = 0
                 if name == self.metrics[0]:
