@@ -102,3 +102,58 @@ def conf_table(conf: dict[str, object], role: str) -> object:
     params = conf["component_parameters"]
     assert isinstance(params, dict)
     return params["role"][role]["0"]["reader_0"]["table"]
+
+
+def test_intersection_cache_crosses_components(sites: list[Site]) -> None:
+    """FATE's cache job: intersect_0 writes a cache, intersect_1 reads it (input.cache)."""
+    by_party = clients(sites)
+    read = {"data": {"data": ["data_transform_0.data"]}}
+    dsl = {
+        "components": {
+            "reader_0": {"module": "Reader", "output": {"data": ["data"]}},
+            "data_transform_0": {
+                "module": "DataTransform",
+                "input": {"data": {"data": ["reader_0.data"]}},
+                "output": {"data": ["data"], "model": ["model"]},
+            },
+            "intersect_0": {
+                "module": "Intersection",
+                "input": read,
+                "output": {"cache": ["cache"]},
+            },
+            "intersect_1": {
+                "module": "Intersection",
+                "input": {**read, "cache": ["intersect_0.cache"]},
+                "output": {"data": ["data"]},
+            },
+        }
+    }
+    _, example = example_job()
+    tables = {role: conf_table(example, role) for role in ("guest", "host")}
+    conf = {
+        "dsl_version": 2,
+        "initiator": {"role": "guest", "party_id": 9999},
+        "role": {"guest": [9999], "host": [10000]},
+        "component_parameters": {
+            "common": {
+                "intersect_0": {
+                    "intersect_method": "rsa",
+                    "rsa_params": {"hash_method": "sha256", "key_length": 2048},
+                    "run_cache": True,
+                },
+                "intersect_1": {"intersect_method": "rsa", "only_output_key": True},
+            },
+            "role": {
+                role: {"0": {"reader_0": {"table": table}, "data_transform_0": {}}}
+                for role, table in tables.items()
+            },
+        },
+    }
+    job_id = by_party[9999].submit(dsl, conf)
+    job = by_party[9999].wait(job_id, timeout=240)
+    assert job["status"] == "success", job
+    first = by_party[9999].metrics(job_id, "intersect_0")["metrics"]["guest"]
+    second = by_party[9999].metrics(job_id, "intersect_1")["metrics"]["guest"]
+    assert second["intersect_count"] == first["intersect_count"] > 100
+    rows = "".join(by_party[9999].download_csv(job_id, "intersect_1")).splitlines()
+    assert rows[0] == "id" and len(rows) == second["intersect_count"] + 1
