@@ -353,6 +353,7 @@ def test_run_task_checks_module_role_and_context(tmp_path: Path) -> None:
         run_task("Reader", "guest", 9999, local_context(), READER, {}, tmp_path)
     assert set(REGISTRY) == {
         "Reader",
+        "DataIO",
         "DataTransform",
         "Intersection",
         "HeteroLR",
