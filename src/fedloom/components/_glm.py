@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -27,11 +28,19 @@ from fedloom.components._glm_cv import arbiter_cv, check_cv_inputs, guest_cv, ho
 from fedloom.components._glm_model import LoadedModel, aligned, load_glm_model, model_document
 from fedloom.components._glm_output import prediction_output, score_metrics
 from fedloom.components._glm_param import GlmParam
-from fedloom.components.base import ComponentError, InputArtifact, TaskCall, TaskResult
+from fedloom.components.base import (
+    ALL_ROLES,
+    ComponentDef,
+    ComponentError,
+    InputArtifact,
+    TaskCall,
+    TaskResult,
+    same_runner,
+)
 from fedloom.components.io import load_table_with_meta, save_model
 from fedloom.data import Table
 from fedloom.federation import Context
-from fedloom.ml.hetero_lr import HeteroLRModel, announce_task, await_task
+from fedloom.ml.glm import HeteroLRModel, HeteroLRParam, announce_task, await_task
 
 Vector = NDArray[np.float64]
 
@@ -85,19 +94,52 @@ class ArbiterAlgorithm(Protocol):
 class GlmSpec:
     """What differs between the GLM modules; the runner does the rest.
 
-    ``guest``, ``host``, ``arbiter`` make the role's algorithm from the task call. ``labels``
-    checks the guest's labels and returns them with the class names (one-vs-rest when there
-    are more than two; ``[]`` for regression). ``guest_table`` may take columns out of the
-    guest's table (HeteroPoisson's exposure) and returns the per-row offset they make.
+    ``guest``, ``host``, ``arbiter`` are the ``fedloom.ml`` classes of each role, made with
+    the algorithm config of ``param_model`` (``to_ml``). ``labels`` checks the guest's labels
+    and returns them with the class names (one-vs-rest when there are more than two; ``[]``
+    for regression). ``guest_table`` may take columns out of the guest's table
+    (HeteroPoisson's exposure) and returns the per-row offset they make.
     """
 
     module: str
     kind: str
-    guest: Callable[[TaskCall], GuestAlgorithm]
-    host: Callable[[TaskCall], HostAlgorithm]
-    arbiter: Callable[[TaskCall], ArbiterAlgorithm]
+    param_model: type[GlmParam]
+    guest: Callable[[HeteroLRParam], GuestAlgorithm]
+    host: Callable[[HeteroLRParam], HostAlgorithm]
+    arbiter: Callable[..., ArbiterAlgorithm]
     labels: Callable[[TaskCall, Table], tuple[Vector, list[str]]]
     guest_table: Callable[[TaskCall, Table], tuple[Table, Vector | None]] | None = None
+
+    def config(self, call: TaskCall) -> HeteroLRParam:
+        """The algorithm config of the task's parameters."""
+        param: GlmParam = params_of(call, self.param_model)
+        return param.to_ml()
+
+    def make_guest(self, call: TaskCall) -> GuestAlgorithm:
+        """The guest's algorithm for this task."""
+        return self.guest(self.config(call))
+
+    def make_host(self, call: TaskCall) -> HostAlgorithm:
+        """A host's algorithm for this task."""
+        return self.host(self.config(call))
+
+    def make_arbiter(self, call: TaskCall) -> ArbiterAlgorithm:
+        """The arbiter's algorithm for this task (with the test hooks' key generation)."""
+        return self.arbiter(self.config(call), keygen=call.hooks.keygen)
+
+    def declaration(self) -> ComponentDef:
+        """The module's ``ComponentDef``: every role, the GLM inputs, outputs and checks."""
+        return ComponentDef(
+            module=self.module,
+            roles=ALL_ROLES,
+            required_roles=ALL_ROLES,
+            param_model=self.param_model,
+            runners=same_runner(partial(run_glm, self), ALL_ROLES),
+            data_inputs=DATA_INPUTS,
+            model_inputs=MODEL_INPUTS,
+            outputs=frozenset({"data", "model"}),
+            consistent_params=CONSISTENT_PARAMS,
+        )
 
 
 DATA_INPUTS: dict[str, tuple[int, int]] = {
@@ -186,7 +228,7 @@ def _arbiter(spec: GlmSpec, call: TaskCall, loaded: LoadedModel | None) -> TaskR
     models = []
     for k, ctx in _model_contexts(call.ctx, count):
         warm = loaded.models[k] if loaded is not None else None
-        models.append(spec.arbiter(call).fit(ctx, warm_start=warm))
+        models.append(spec.make_arbiter(call).fit(ctx, warm_start=warm))
     summary = {**_summary(models), "loss": [float(v) for v in models[0].loss_history]}
     document = model_document(call, _meta(call), models, None, _classes(count))
     return TaskResult(model=save_model(call.output_dir / "model.json", document), metrics=summary)
@@ -227,7 +269,7 @@ def _fit(
     per_epoch = _param(call).to_ml().validation_freqs is not None
     models, scores, v_scores = [], [], []
     for (k, ctx), y in zip(_model_contexts(call.ctx, len(targets)), targets, strict=True):
-        guest = spec.guest(call)
+        guest = spec.make_guest(call)
         warm = loaded.models[k] if loaded is not None else None
         y_val = v_targets[k]
         pair = (x_val, y_val) if per_epoch and x_val is not None and y_val is not None else None
@@ -280,7 +322,7 @@ def _fit_host(
     models = []
     per_epoch = _param(call).to_ml().validation_freqs is not None
     for k, ctx in _model_contexts(call.ctx, count):
-        host = spec.host(call)
+        host = spec.make_host(call)
         warm = loaded.models[k] if loaded is not None else None
         models.append(host.fit(ctx, x, warm_start=warm, validate=x_val if per_epoch else None))
         host.predict(ctx, x, models[-1])
@@ -314,10 +356,10 @@ def _predict(spec: GlmSpec, call: TaskCall, loaded: LoadedModel, test: InputArti
                 f"with {count}"
             )
         for k, ctx in _model_contexts(call.ctx, count):
-            spec.host(call).predict(ctx, x, loaded.models[k])
+            spec.make_host(call).predict(ctx, x, loaded.models[k])
         return TaskResult()
     announce_task(call.ctx, "predict", count)
-    guest = spec.guest(call)
+    guest = spec.make_guest(call)
     scores = [
         guest.predict(ctx, x, loaded.models[k], offset)
         for k, ctx in _model_contexts(call.ctx, count)

@@ -63,7 +63,7 @@ def guest_cv(
     history: list[dict[str, Any]] = []
     for k, held_out in enumerate(folds):
         ctx, kept = call.ctx.sub(f"fold-{k}"), train_rows(folds, k, rows)
-        guest = spec.guest(call)
+        guest = spec.make_guest(call)
         model = guest.fit(
             ctx,
             x[kept],
@@ -111,7 +111,7 @@ def host_cv(spec: GlmSpec, call: TaskCall, x: Vector, count: int) -> TaskResult:
     iterations = []
     for k, held_out in enumerate(folds):
         ctx, kept = call.ctx.sub(f"fold-{k}"), train_rows(folds, k, rows)
-        host = spec.host(call)
+        host = spec.make_host(call)
         model = host.fit(ctx, x[kept], validate=x[held_out] if validates else None)
         host.predict(ctx.sub("validate"), x[held_out], model)
         if param.cv_param.output_fold_history:
@@ -124,7 +124,7 @@ def arbiter_cv(spec: GlmSpec, call: TaskCall, count: int) -> TaskResult:
     """The arbiter's cross validation: one fit per fold; loss histories in the metrics."""
     losses = []
     for k in range(count):
-        model = spec.arbiter(call).fit(call.ctx.sub(f"fold-{k}"))
+        model = spec.make_arbiter(call).fit(call.ctx.sub(f"fold-{k}"))
         losses.append([float(v) for v in model.loss_history])
     return TaskResult(metrics={"n_splits": count, "loss": losses})
 

@@ -8,28 +8,19 @@ metrics (root_mean_squared_error, mean_absolute_error, r2_score, ...).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, StrictInt, StrictStr
 
 from fedloom.components._glm import (
-    CONSISTENT_PARAMS,
-    DATA_INPUTS,
-    MODEL_INPUTS,
     GlmSpec,
-    params_of,
-    run_glm,
 )
 from fedloom.components._glm_param import GlmParam
 from fedloom.components.base import (
-    ALL_ROLES,
-    ComponentDef,
     ComponentError,
     TaskCall,
-    TaskResult,
-    same_runner,
 )
 from fedloom.data import Table
 from fedloom.ml.hetero_linr import HeteroLinRArbiter, HeteroLinRGuest, HeteroLinRHost
@@ -61,34 +52,16 @@ def regression_labels(call: TaskCall, table: Table) -> tuple[NDArray[np.float64]
     return table.labels, []
 
 
-def _ml(call: TaskCall) -> Any:
-    return params_of(call, LinearParam).to_ml()
-
-
 SPEC = GlmSpec(
     module="HeteroLinR",
     kind="regression",
-    guest=lambda call: HeteroLinRGuest(_ml(call)),
-    host=lambda call: HeteroLinRHost(_ml(call)),
-    arbiter=lambda call: HeteroLinRArbiter(_ml(call), keygen=call.hooks.keygen),
+    param_model=LinearParam,
+    guest=HeteroLinRGuest,
+    host=HeteroLinRHost,
+    arbiter=HeteroLinRArbiter,
     labels=regression_labels,
 )
 
 
-def run_hetero_linr(call: TaskCall) -> TaskResult:
-    """HeteroLinR at any role: train (from scratch or warm), or predict with a model input."""
-    return run_glm(SPEC, call)
-
-
-HETERO_LINR = ComponentDef(
-    module="HeteroLinR",
-    roles=ALL_ROLES,
-    required_roles=ALL_ROLES,
-    param_model=LinearParam,
-    runners=same_runner(run_hetero_linr, ALL_ROLES),
-    data_inputs=DATA_INPUTS,
-    model_inputs=MODEL_INPUTS,
-    outputs=frozenset({"data", "model"}),
-    consistent_params=CONSISTENT_PARAMS,
-)
+HETERO_LINR = SPEC.declaration()
 """The HeteroLinR module's declaration."""

@@ -17,26 +17,15 @@ Outputs per role:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
 from fedloom.components._glm import (
-    CONSISTENT_PARAMS,
-    DATA_INPUTS,
-    MODEL_INPUTS,
     GlmSpec,
-    params_of,
-    run_glm,
 )
 from fedloom.components.base import (
-    ALL_ROLES,
-    ComponentDef,
     ComponentError,
     TaskCall,
-    TaskResult,
-    same_runner,
 )
 from fedloom.components.hetero_lr_param import HeteroLogisticParam
 from fedloom.data import Table
@@ -66,34 +55,16 @@ def _class_name(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
-def _ml(call: TaskCall) -> Any:
-    return params_of(call, HeteroLogisticParam).to_ml()
-
-
 SPEC = GlmSpec(
     module="HeteroLR",
     kind="binary",
-    guest=lambda call: HeteroLRGuest(_ml(call)),
-    host=lambda call: HeteroLRHost(_ml(call)),
-    arbiter=lambda call: HeteroLRArbiter(_ml(call), keygen=call.hooks.keygen),
+    param_model=HeteroLogisticParam,
+    guest=HeteroLRGuest,
+    host=HeteroLRHost,
+    arbiter=HeteroLRArbiter,
     labels=_labels,
 )
 
 
-def run_hetero_lr(call: TaskCall) -> TaskResult:
-    """HeteroLR at any role: train (from scratch or warm), or predict with a model input."""
-    return run_glm(SPEC, call)
-
-
-HETERO_LR = ComponentDef(
-    module="HeteroLR",
-    roles=ALL_ROLES,
-    required_roles=ALL_ROLES,
-    param_model=HeteroLogisticParam,
-    runners=same_runner(run_hetero_lr, ALL_ROLES),
-    data_inputs=DATA_INPUTS,
-    model_inputs=MODEL_INPUTS,
-    outputs=frozenset({"data", "model"}),
-    consistent_params=CONSISTENT_PARAMS,
-)
+HETERO_LR = SPEC.declaration()
 """The HeteroLR module's declaration."""

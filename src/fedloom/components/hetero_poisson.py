@@ -19,21 +19,13 @@ from numpy.typing import NDArray
 from pydantic import Field, StrictInt, StrictStr, field_validator
 
 from fedloom.components._glm import (
-    CONSISTENT_PARAMS,
-    DATA_INPUTS,
-    MODEL_INPUTS,
     GlmSpec,
     params_of,
-    run_glm,
 )
 from fedloom.components._glm_param import GlmParam
 from fedloom.components.base import (
-    ALL_ROLES,
-    ComponentDef,
     ComponentError,
     TaskCall,
-    TaskResult,
-    same_runner,
 )
 from fedloom.components.hetero_linr import regression_labels
 from fedloom.data import Table
@@ -104,35 +96,17 @@ def _exposure(call: TaskCall, table: Table) -> tuple[Table, Vector | None]:
     return rest, np.log(exposure)
 
 
-def _ml(call: TaskCall) -> Any:
-    return params_of(call, PoissonParam).to_ml()
-
-
 SPEC = GlmSpec(
     module="HeteroPoisson",
     kind="regression",
-    guest=lambda call: HeteroPoissonGuest(_ml(call)),
-    host=lambda call: HeteroPoissonHost(_ml(call)),
-    arbiter=lambda call: HeteroPoissonArbiter(_ml(call), keygen=call.hooks.keygen),
+    param_model=PoissonParam,
+    guest=HeteroPoissonGuest,
+    host=HeteroPoissonHost,
+    arbiter=HeteroPoissonArbiter,
     labels=_counts,
     guest_table=_exposure,
 )
 
 
-def run_hetero_poisson(call: TaskCall) -> TaskResult:
-    """HeteroPoisson at any role: train (from scratch or warm), or predict with a model."""
-    return run_glm(SPEC, call)
-
-
-HETERO_POISSON = ComponentDef(
-    module="HeteroPoisson",
-    roles=ALL_ROLES,
-    required_roles=ALL_ROLES,
-    param_model=PoissonParam,
-    runners=same_runner(run_hetero_poisson, ALL_ROLES),
-    data_inputs=DATA_INPUTS,
-    model_inputs=MODEL_INPUTS,
-    outputs=frozenset({"data", "model"}),
-    consistent_params=CONSISTENT_PARAMS,
-)
+HETERO_POISSON = SPEC.declaration()
 """The HeteroPoisson module's declaration."""
