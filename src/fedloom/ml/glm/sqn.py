@@ -12,7 +12,11 @@ each party has ``Xᵀ·(c·X·s)`` decrypted through the arbiter behind a mask, 
 gradient. A pair is kept when ``s·y > 0``.
 
 Global inner products are *encrypted sums*: each party encrypts its partial product and the
-arbiter decrypts only the total, which every party then learns (as it would in one place).
+arbiter decrypts only the total, which every party then learns. What this reveals, beyond the
+other optimizers: per step the ``2·pairs`` two-loop scalars and per pair ``s·y`` and ``y·y``;
+with one host, the host can subtract its own share and learn the guest's share of each of
+those scalars (never a vector). FATE's SQN lets the arbiter see every party's gradient
+instead; here every vector stays behind masks.
 Before the first pair the step is plain SGD. Poisson's Hessian ``Xᵀ·diag(μ)·X`` would need
 ``μ·(X·s)``, a product of two encrypted values, so SQN is refused for it. The state (pairs,
 averages) restarts on a warm start.
