@@ -13,7 +13,9 @@ Each party's file holds only its own part::
 A host's part carries its own weights only (no intercept, no predictions, no labels); the
 arbiter's carries the iteration count, convergence and the loss history. One-vs-rest models
 (HeteroLR with more than two classes) keep FATE's layout: ``model_param.one_vs_rest_result``
-= ``{"completed_models": [one model_param per class], "one_vs_rest_classes": [...]}``.
+= ``{"completed_models": [one model_param per class], "one_vs_rest_classes": [...]}``. Only
+the guest knows the class values; hosts and the arbiter list the classes' positions
+(``"0"``, ``"1"``, ...), which is all they learn (the number of classes).
 """
 
 from __future__ import annotations
