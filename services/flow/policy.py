@@ -1,4 +1,5 @@
-"""What this site refuses at submission: jobs asking for keys shorter than its policy.
+"""What this site refuses at submission: jobs asking for keys shorter than its policy
+(Paillier/OU ``encrypt_param.key_length``, and the DH group of Intersection's ``dh`` method).
 
 The site's tasks refuse such keys anyway when they arrive (``FEDLOOM_MIN_KEY_LENGTH``); checking
 the job's parameters when it is submitted (at the initiator) or created (at every other party)
@@ -14,6 +15,8 @@ from services.flow.planning import PlannedJob, PlannedTask
 
 KEY_FIELD = ("encrypt_param", "key_length")
 """Where a component's homomorphic key length lives (HeteroLR, LinR, Poisson, binning...)."""
+DH_FIELD = ("dh_params", "key_length")
+"""The group size of Intersection's DH method (checked when the method runs)."""
 
 
 def key_length_problems(
@@ -22,15 +25,25 @@ def key_length_problems(
     """``(field path, message)`` for every component whose key is shorter than ``minimum``."""
     problems: dict[str, str] = {}
     for task in plan.tasks:
-        value = _nested(task.params, KEY_FIELD)
-        if isinstance(value, int) and not isinstance(value, bool) and value < minimum:
-            path = _source(conf, task)
-            problems.setdefault(
-                path,
-                f"key_length {value} is below the {minimum}-bit minimum of party {party_id}'s "
-                "policy (FEDLOOM_MIN_KEY_LENGTH)",
-            )
+        for field in _key_fields(task.params):
+            value = _nested(task.params, field)
+            if isinstance(value, int) and not isinstance(value, bool) and value < minimum:
+                problems.setdefault(
+                    _source(conf, task, field),
+                    f"key_length {value} is below the {minimum}-bit minimum of party "
+                    f"{party_id}'s policy (FEDLOOM_MIN_KEY_LENGTH)",
+                )
     return list(problems.items())
+
+
+def _key_fields(params: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    fields = [KEY_FIELD]
+    dh = params.get("intersect_method") == "dh" or (
+        params.get("cardinality_only") is True and params.get("cardinality_method") == "dh"
+    )
+    if dh:
+        fields.append(DH_FIELD)
+    return fields
 
 
 def _nested(values: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
@@ -42,8 +55,8 @@ def _nested(values: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     return current
 
 
-def _source(conf: Mapping[str, Any], task: PlannedTask) -> str:
-    """The conf path that set the task's key length (the common entry when it is a default)."""
+def _source(conf: Mapping[str, Any], task: PlannedTask, field: tuple[str, ...]) -> str:
+    """The conf path that set ``field`` of the task (the common entry when it is a default)."""
     params = conf.get("component_parameters")
     params = params if isinstance(params, Mapping) else {}
     by_role = (params.get("role") or {}).get(task.role) or {}
@@ -60,4 +73,4 @@ def _source(conf: Mapping[str, Any], task: PlannedTask) -> str:
                         *KEY_FIELD,
                     ]
                 )
-    return ".".join(["conf.component_parameters.common", task.component, *KEY_FIELD])
+    return ".".join(["conf.component_parameters.common", task.component, *field])

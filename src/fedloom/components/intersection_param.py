@@ -84,7 +84,8 @@ class ECDHParams(_Hashed):
 
 
 class DHParams(_Hashed):
-    """FATE's ``dh_params``: RFC 3526 groups of 2048 (default), 3072 or 4096 bits."""
+    """FATE's ``dh_params``: RFC 3526 groups of 2048 (default), 3072 or 4096 bits, or RFC
+    2409's 1024-bit group, which a site runs only if its ``FEDLOOM_MIN_KEY_LENGTH`` allows."""
 
     key_length: StrictInt = 2048
 
@@ -209,8 +210,15 @@ class IntersectionParam(_Lower):
 
     @model_validator(mode="after")
     def _consistent(self) -> IntersectionParam:
-        if self.run_preprocess is False and self.intersect_preprocess_params != PreprocessParams():
-            raise ValueError("intersect_preprocess_params is set but run_preprocess is false")
+        # FATE's cardinality runs read these settings in some versions; its job files set them
+        # with cardinality_only, where fedloom's cardinality methods need no filter (as FATE's
+        # ecdh / dh cardinality does not).
+        preprocessing = self.run_preprocess or self.cardinality_only
+        if not preprocessing and self.intersect_preprocess_params != PreprocessParams():
+            raise ValueError(
+                "intersect_preprocess_params is set but neither run_preprocess nor "
+                "cardinality_only is true"
+            )
         if self.run_cache and (self.cardinality_only or self.run_preprocess):
             raise ValueError(
                 "run_cache is refused with cardinality_only (a cache holds keyed ids) and with "

@@ -2,12 +2,12 @@
 
 A party with a secret exponent ``k`` encrypts an id ``x`` as ``H(x)^k mod p``; exponentiation
 commutes, so ``(H(x)^a)^b == (H(x)^b)^a`` and two parties can compare doubly encrypted ids. The
-groups are the RFC 3526 MODP groups (2048, 3072 and 4096 bits): ``p`` is a published safe prime
-``p = 2q + 1``, and ``H`` maps ids into the subgroup of quadratic residues, of prime order
-``q``, where the decisional Diffie-Hellman assumption is believed to hold. Secret exponents are
-uniform in ``[1, q)``. A value received from a peer is accepted only if it is a quadratic
-residue other than 1 (the other subgroups of Z_p* are {1} and {1, -1}), checked with the
-Jacobi symbol, so a peer cannot probe a key through a small subgroup.
+groups are the RFC 3526 MODP groups (2048, 3072 and 4096 bits) and RFC 2409's 1024-bit group:
+``p`` is a published safe prime ``p = 2q + 1``, and ``H`` maps ids into the subgroup of
+quadratic residues, of prime order ``q``, where the decisional Diffie-Hellman assumption is
+believed to hold. Secret exponents are uniform in ``[1, q)``. A value received from a peer is
+accepted only if it is a quadratic residue other than 1 (the other subgroups of Z_p* are {1}
+and {1, -1}), checked with the Jacobi symbol, so a peer cannot probe a key through a small subgroup.
 
 ``H``: SHA-256 in counter mode over ``len(p) + 16`` bytes, reduced mod p and squared,
 domain-separated and bound to ``p``. Values travel as ``(N, len(p))`` uint8 arrays of
@@ -37,7 +37,14 @@ _HASH_DOMAIN = b"fedloom/psi/dh/modp-hash-to-qr/v1\x00"
 _FINAL_DOMAIN = b"fedloom/psi/dh/element-hash/v1\x00"
 _EXTRA_BYTES = 16
 
-# RFC 3526 section 3-5: p = 2^b - 2^(b-64) - 1 + 2^64 * (floor(2^(b-130) * pi) + c).
+# RFC 2409 section 6.2 (Oakley group 2) and RFC 3526 sections 3-5:
+# p = 2^b - 2^(b-64) - 1 + 2^64 * (floor(2^(b-130) * pi) + c).
+_MODP_1024 = (
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22"
+    "514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6"
+    "F44C42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381"
+    "FFFFFFFFFFFFFFFF"
+)
 _MODP_2048 = (
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22"
     "514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6"
@@ -76,11 +83,14 @@ _MODP_4096 = (
 )
 
 PRIMES: dict[int, int] = {
+    1024: int("".join(_MODP_1024), 16),
     2048: int("".join(_MODP_2048), 16),
     3072: int("".join(_MODP_3072), 16),
     4096: int("".join(_MODP_4096), 16),
 }
-"""The RFC 3526 MODP safe primes by bit length."""
+"""The published MODP safe primes by bit length: RFC 2409's 1024-bit group 2 (FATE's default
+size; below every site's default policy, so only a site that lowers ``FEDLOOM_MIN_KEY_LENGTH``
+runs it) and RFC 3526's 2048, 3072 and 4096-bit groups."""
 KEY_LENGTHS: tuple[int, ...] = tuple(PRIMES)
 
 

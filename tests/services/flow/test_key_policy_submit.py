@@ -7,7 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flow_support import AUTH, GUEST, GUEST_CSV, HOST, HOST_CSV, running_sites, sample_job, upload
+from flow_support import (
+    ARBITER,
+    AUTH,
+    GUEST,
+    GUEST_CSV,
+    HOST,
+    HOST_CSV,
+    running_sites,
+    sample_job,
+    upload,
+)
 
 from services.flow.planning import fedloom_planner
 from services.site import SiteConfig
@@ -52,6 +62,21 @@ def test_a_peers_policy_names_the_role_entry(tmp_path: Path) -> None:
     assert "conf.component_parameters.role.host.0.hetero_lr_0.encrypt_param.key_length" in paths
     assert all("party 10000 refuses" in e["msg"] for e in response.json()["detail"])
     assert listed == []
+
+
+def test_a_1024_bit_dh_group_is_the_sites_decision(tmp_path: Path) -> None:
+    job = sample_job()
+    job["conf"]["component_parameters"]["common"]["intersection_0"] = {
+        "intersect_method": "dh",
+        "dh_params": {"key_length": 1024},
+    }
+    response, _ = _submit(tmp_path / "default", {}, job)
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["path"] == "conf.component_parameters.common.intersection_0.dh_params.key_length"
+    assert "below the 2048-bit minimum of party 9999" in error["msg"]
+    lowered, _ = _submit(tmp_path / "lowered", {GUEST: 1024, HOST: 1024, ARBITER: 1024}, job)
+    assert lowered.status_code == 201, lowered.text
 
 
 @pytest.mark.unit

@@ -46,12 +46,13 @@ def check_hash(value: object) -> object:
 
 
 def check_dh_key_length(value: int) -> int:
-    """``value`` if it is the size of a published RFC 3526 group, else ValueError."""
+    """``value`` if it is the size of a published MODP group, else ValueError. Whether a site
+    runs a 1024-bit group is its key policy's decision (``FEDLOOM_MIN_KEY_LENGTH``)."""
     if value not in DH_KEY_LENGTHS:
         allowed = ", ".join(str(k) for k in DH_KEY_LENGTHS)
         raise ValueError(
-            f"dh key_length must be one of {allowed} (published RFC 3526 safe primes; "
-            f"smaller groups are too weak), got {value}"
+            f"dh key_length must be one of {allowed} (the published RFC 2409 / RFC 3526 safe "
+            f"primes), got {value}"
         )
     return value
 
