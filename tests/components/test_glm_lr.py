@@ -312,3 +312,18 @@ def test_the_sqn_optimizer_trains_through_the_component(tmp_path: Path) -> None:
     trained = train(tables, tmp_path / "train", params)
     assert load_model(trained[GUEST].model)["model_meta"]["optimizer"] == "sqn"  # type: ignore[arg-type]
     assert trained[GUEST].metrics["n_iter"] == 6 and trained[GUEST].metrics["train"]["auc"] > 0.85
+
+
+@pytest.mark.integration
+def test_predict_on_rows_without_labels(tmp_path: Path) -> None:
+    tables = make_split(tmp_path)
+    trained = train(tables, tmp_path / "train", BASE)
+    guest, _ = load_table_with_meta(tables[0])
+    unlabeled = save_table(
+        tmp_path / "nolabel" / "guest.npz", Table(guest.ids, guest.header, guest.features)
+    )
+    predicted = predict((unlabeled, tables[1]), trained, tmp_path / "p", BASE)
+    table, meta = scores(predicted[GUEST])
+    assert table.labels is None and "label" not in meta["columns"]
+    assert predicted[GUEST].metrics == {}
+    np.testing.assert_array_equal(table.features, scores(trained[GUEST])[0].features)

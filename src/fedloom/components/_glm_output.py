@@ -10,7 +10,8 @@ columns are in the table meta, so that they are not mistaken for numeric feature
   ``{"0": p0, "1": p1}`` for binary LR, ``{"<class>": score, ...}`` for one-vs-rest,
   ``{"label": value}`` for regression;
 - ``meta["columns"]``: FATE's column order ``id, label, predict_result, predict_score,
-  predict_detail, type`` for exporters that render the full FATE table.
+  predict_detail, type`` (no ``label`` when the rows had none) for exporters that render the
+  full FATE table (the flow's CSV export does).
 
 ``predict_result`` is the class (score ≥ ``predict_param.threshold`` for binary, the class of
 the highest score for one-vs-rest) or the predicted value (regression); ``predict_score`` is
@@ -63,7 +64,8 @@ def prediction_output(
     predictions = Table(
         list(table.ids), list(PREDICTION_HEADER), np.column_stack([results, score]), labels
     )
-    meta.update(type=data_type, columns=FATE_COLUMNS, predict_detail=details, **(extra_meta or {}))
+    columns = [c for c in FATE_COLUMNS if c != "label" or labels is not None]
+    meta.update(type=data_type, columns=columns, predict_detail=details, **(extra_meta or {}))
     return save_table(call.output_dir / "data.npz", predictions, meta), metrics
 
 
@@ -77,8 +79,8 @@ def score_metrics(
     if kind == "regression":
         return regression_metrics(labels, scores[0], normalise_metrics(param.metrics, "regression"))
     if len(scores) == 1:
-        if not 0 < labels.sum() < labels.size:
-            return None
+        if np.any((labels != 0) & (labels != 1)) or not 0 < labels.sum() < labels.size:
+            return None  # binary metrics need labels 0/1 of both classes
         names = normalise_metrics(param.metrics, "binary")
         return binary_metrics(labels, scores[0], names, float(param.predict_param.threshold))
     return multiclass_metrics(labels, _columns(kind, param, scores, classes)[0])
