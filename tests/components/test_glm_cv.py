@@ -87,3 +87,25 @@ def test_cv_refuses_a_model_input(tmp_path: Path) -> None:
     }
     with pytest.raises(PartyFailed, match=r"drop the inputs \['model'\]"):
         run_glm("HeteroLR", {**BASE, "cv_param": CV}, inputs, tmp_path / "cv")
+
+
+@pytest.mark.integration
+def test_poisson_cv_keeps_the_exposure_offset_per_fold(tmp_path: Path) -> None:
+    from test_glm_linr_poisson import POISSON, poisson_split
+
+    tables = poisson_split(tmp_path, rows=90)
+    params = {**POISSON, "max_iter": 5, "cv_param": CV}
+    inputs = {GUEST: {"train_data": data(tables[0])}, HOST: {"train_data": data(tables[1])}}
+    results, _ = run_glm("HeteroPoisson", params, inputs, tmp_path / "cv")
+    table, meta = scores(results[GUEST])
+    guest = load_table(tables[0])
+    assert meta["type"] == "validate" and len(table.ids) == 90
+    folds = kfold(90, 3, True, 7)
+    kept, held = train_rows(folds, 0, 90), folds[0]
+    fold_train = tuple(rows_of(p, kept, tmp_path / "f0_train") for p in tables)
+    fold_test = tuple(rows_of(p, held, tmp_path / "f0_test") for p in tables)
+    trained = train(fold_train, tmp_path / "f0", {**POISSON, "max_iter": 5}, "HeteroPoisson")  # type: ignore[arg-type]
+    alone = predict(fold_test, trained, tmp_path / "f0p", POISSON, "HeteroPoisson")  # type: ignore[arg-type]
+    # exp/log of differently sized arrays may differ in the last bit (numpy's SIMD loops)
+    np.testing.assert_allclose(scores(alone[GUEST])[0].features, table.features[held], rtol=1e-13)
+    assert np.all(table.features[:, 1] > 0) and guest.header[1] == "exposure"
