@@ -271,6 +271,8 @@ def test_one_vs_rest_trains_a_model_per_class_and_predicts_the_best(tmp_path: Pa
         ({"validation_freqs": 1, "metrics": ["roc"]}, "'roc' is not a scalar binary metric"),
         ({"batch_strategy": "random"}, "draws batch_size rows"),
         ({"masked_rate": -1}, "masked_rate"),
+        ({"validation_freqs": 1, "early_stopping_rounds": 0}, "positive number of validations"),
+        ({"callback_param": {"validation_freqs": 0}}, "positive number of epochs"),
         ({"callback_param": {"early_stopping_rounds": 2}}, "needs the EarlyStopping callback"),
         ({"callback_param": {"save_freq": 2}}, "saved once"),
         (

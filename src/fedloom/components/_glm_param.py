@@ -34,6 +34,22 @@ from fedloom.ml.hetero_lr import HeteroLRParam
 Number = StrictInt | StrictFloat
 
 
+def positive_rounds(value: int | None) -> int | None:
+    """``early_stopping_rounds``: None or a positive number of validations."""
+    if value is not None and value < 1:
+        raise ValueError("early_stopping_rounds must be a positive number of validations")
+    return value
+
+
+def epoch_schedule(value: int | list[int] | None) -> int | list[int] | None:
+    """``validation_freqs``: None, every n epochs (n ≥ 1), or a list of 0-based epochs."""
+    if isinstance(value, int) and value < 1:
+        raise ValueError("validation_freqs must be a positive number of epochs")
+    if isinstance(value, list) and any(v < 0 for v in value):
+        raise ValueError("validation_freqs lists epochs, which count from 0")
+    return value
+
+
 class InitParam(FateParam):
     """FATE's ``init_param``."""
 
@@ -181,12 +197,8 @@ class CallbackParam(FateParam):
             supported(name, CALLBACKS, {})
         return value
 
-    @field_validator("early_stopping_rounds")
-    @classmethod
-    def _rounds(cls, value: int | None) -> int | None:
-        if value is not None and value < 1:
-            raise ValueError("early_stopping_rounds must be a positive number of validations")
-        return value
+    _rounds = field_validator("early_stopping_rounds")(positive_rounds)
+    _freqs = field_validator("validation_freqs")(epoch_schedule)
 
 
 CALLBACKS = ("EarlyStopping", "PerformanceEvaluate", "ModelCheckpoint")
@@ -246,21 +258,8 @@ class GlmParam(FateParam):
     def _batches(cls, value: str) -> str:
         return supported(value, ("full", "random"), {})
 
-    @field_validator("early_stopping_rounds")
-    @classmethod
-    def _rounds(cls, value: int | None) -> int | None:
-        if value is not None and value < 1:
-            raise ValueError("early_stopping_rounds must be a positive number of validations")
-        return value
-
-    @field_validator("validation_freqs")
-    @classmethod
-    def _freqs(cls, value: int | list[int] | None) -> int | list[int] | None:
-        if isinstance(value, int) and value < 1:
-            raise ValueError("validation_freqs must be a positive number of epochs")
-        if isinstance(value, list) and any(v < 0 for v in value):
-            raise ValueError("validation_freqs lists epochs, which count from 0")
-        return value
+    _rounds = field_validator("early_stopping_rounds")(positive_rounds)
+    _freqs = field_validator("validation_freqs")(epoch_schedule)
 
     @model_validator(mode="after")
     def _validation(self) -> GlmParam:

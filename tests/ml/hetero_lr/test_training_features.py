@@ -3,6 +3,8 @@ safety, warm start and validation with early stopping."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from lr_support import fit_parties, make_data, reference_fit
@@ -190,3 +192,29 @@ def test_undefined_metrics_count_as_no_improvement() -> None:
     stopper = EarlyStopping(["auc"], rounds=2)
     assert not stopper.record(0, values) and stopper.record(1, values)
     assert stopper.best_iteration == -1
+
+
+@pytest.mark.unit
+def test_hosts_check_the_batches_they_are_sent() -> None:
+    from types import SimpleNamespace
+
+    from fedloom.federation import FederationError
+    from fedloom.ml.glm.batches import check_batches
+
+    peer: Any = SimpleNamespace(party="guest 9999")
+    full = HeteroLRParam()
+    ok = check_batches([np.array([2, 0]), np.array([1])], 3, full, peer)
+    assert [b.tolist() for b in ok] == [[2, 0], [1]]
+    for bad, fragment in [
+        ([np.array([0, 1])], "do not cover each row once"),
+        ([np.array([0, 1, 1, 2])], "do not cover each row once"),
+        ([np.array([0, 5])], r"outside 0\.\.2"),
+        ([np.array([0.0, 1.0, 2.0])], "malformed batches"),
+        (np.array([0, 1, 2]), "ndarray as 'batches'"),
+    ]:
+        with pytest.raises(FederationError, match=fragment):
+            check_batches(bad, 3, full, peer)
+    random = HeteroLRParam(batch_strategy="random", batch_size=2, masked_rate=1.0)
+    assert check_batches([np.array([0, 1, 3, 4])], 6, random, peer)[0].size == 4
+    with pytest.raises(FederationError, match="not 4 distinct rows"):
+        check_batches([np.array([0, 1, 3])], 6, random, peer)

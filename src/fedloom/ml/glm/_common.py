@@ -113,6 +113,23 @@ def expect(value: object, kind: type[T], what: str, peer: PartyHandle) -> T:
     return value
 
 
+def row_sets(
+    value: object, rows: int, what: str, peer: PartyHandle
+) -> tuple[list[NDArray[np.int64]], NDArray[np.int64]]:
+    """A peer's list of row-position arrays (batches, folds), each checked to be integers in
+    ``0..rows-1``; with how often each row occurs."""
+    if not isinstance(value, list):
+        raise FederationError(f"{peer.party} sent {type(value).__name__} as {what!r}")
+    seen = np.zeros(rows, dtype=np.int64)
+    for part in value:
+        if not isinstance(part, np.ndarray) or part.dtype.kind not in "iu" or part.ndim != 1:
+            raise FederationError(f"{peer.party} sent malformed {what}")
+        if part.size and (part.min() < 0 or part.max() >= rows):
+            raise FederationError(f"{peer.party} sent {what} rows outside 0..{rows - 1}")
+        np.add.at(seen, part.astype(np.int64), 1)
+    return [part.astype(np.int64) for part in value], seen
+
+
 def expect_cipher(
     value: object, key: PublicKey, size: int, what: str, peer: PartyHandle
 ) -> CipherVector:

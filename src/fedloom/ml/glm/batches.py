@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fedloom.federation import FederationError, PartyHandle
+from fedloom.ml.glm._common import row_sets
 from fedloom.ml.glm.params import HeteroLRParam
 
 Batch = NDArray[np.int64]
@@ -120,21 +121,13 @@ def check_sample_safety(sample_size: int, rows: int, host_widths: list[int]) -> 
 
 def check_batches(value: object, rows: int, param: HeteroLRParam, peer: PartyHandle) -> list[Batch]:
     """The batches the guest sent, checked against this host's rows and ``param``'s strategy."""
-    if not isinstance(value, list):
-        raise FederationError(f"{peer.party} sent {type(value).__name__} as 'batches'")
-    seen = np.zeros(rows, dtype=np.int64)
-    for batch in value:
-        if not isinstance(batch, np.ndarray) or batch.dtype.kind not in "iu" or batch.ndim != 1:
-            raise FederationError(f"{peer.party} sent a malformed batch index")
-        if batch.size and (batch.min() < 0 or batch.max() >= rows):
-            raise FederationError(f"{peer.party} sent batch indices outside 0..{rows - 1}")
-        np.add.at(seen, batch.astype(np.int64), 1)
+    batches, seen = row_sets(value, rows, "batches", peer)
     if param.batch_strategy == "random":
         expected = min(param.batch_size, rows) + masked_rows(param, rows)
-        if len(value) != 1 or int(seen.sum()) != expected or seen.max(initial=0) > 1:
+        if len(batches) != 1 or int(seen.sum()) != expected or seen.max(initial=0) > 1:
             raise FederationError(
                 f"{peer.party} sent a random batch that is not {expected} distinct rows"
             )
     elif not np.all(seen == 1):
         raise FederationError(f"{peer.party} sent batches that do not cover each row once")
-    return [b.astype(np.int64) for b in value]
+    return batches

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fedloom.federation import Context, FederationError
+from fedloom.ml.glm._common import row_sets
 
 Fold = NDArray[np.int64]
 
@@ -37,16 +38,9 @@ def send_folds(ctx: Context, folds: list[Fold]) -> None:
 
 def receive_folds(ctx: Context, rows: int, n_splits: int) -> list[Fold]:
     """Host: the guest's folds, checked to split this host's ``rows`` into ``n_splits``."""
-    folds = ctx.guest.get("folds")
-    if not isinstance(folds, list) or len(folds) != n_splits:
-        raise FederationError(f"{ctx.guest.party} sent folds that are not {n_splits} parts")
-    seen = np.zeros(rows, dtype=np.int64)
-    for fold in folds:
-        if not isinstance(fold, np.ndarray) or fold.dtype.kind not in "iu" or fold.ndim != 1:
-            raise FederationError(f"{ctx.guest.party} sent a malformed fold")
-        if fold.size and (fold.min() < 0 or fold.max() >= rows):
-            raise FederationError(f"{ctx.guest.party} sent fold rows outside 0..{rows - 1}")
-        np.add.at(seen, fold.astype(np.int64), 1)
-    if not np.all(seen == 1):
-        raise FederationError(f"{ctx.guest.party} sent folds that do not hold each row once")
-    return [f.astype(np.int64) for f in folds]
+    folds, seen = row_sets(ctx.guest.get("folds"), rows, "folds", ctx.guest)
+    if len(folds) != n_splits or not np.all(seen == 1):
+        raise FederationError(
+            f"{ctx.guest.party} sent folds that are not {n_splits} parts holding each row once"
+        )
+    return folds

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -28,6 +27,7 @@ from fedloom.ml.glm._common import (
     send_setup,
     warm_weights,
 )
+from fedloom.ml.glm._party import GlmParty
 from fedloom.ml.glm._validate import GuestValidation
 from fedloom.ml.glm.batches import (
     batch_rng,
@@ -37,7 +37,6 @@ from fedloom.ml.glm.batches import (
 )
 from fedloom.ml.glm.family import Family
 from fedloom.ml.glm.optimizer import Optimizer, initial_weights
-from fedloom.ml.glm.params import HeteroLRParam
 from fedloom.ml.glm.sqn import PlainStep, SqnParty, make_stepper, sample_rows
 
 Vector = NDArray[np.float64]
@@ -62,15 +61,8 @@ def _offset(offset: ArrayLike | None, rows: int, what: str) -> Vector:
     return values
 
 
-class GlmGuest:
+class GlmGuest(GlmParty):
     """The guest's side of fit and predict; subclasses set ``family``."""
-
-    family: ClassVar[Family]
-
-    def __init__(self, param: HeteroLRParam | None = None, *, masking: bool = True) -> None:
-        self.param = param or HeteroLRParam()
-        self.masking = masking
-        self.model: HeteroLRModel | None = None
 
     def fit(
         self,
@@ -297,14 +289,7 @@ class GlmGuest:
     ) -> Vector:
         """Predictions (LR: probabilities of class 1) for aligned rows; hosts contribute
         partial scores only."""
-        model = model or self.model
-        if model is None:
-            raise ValueError("predict needs a fitted or loaded model")
-        features = check_features(x, "guest features")
-        if features.shape[1] != model.weights.size:
-            raise ValueError(
-                f"guest features have {features.shape[1]} columns, the model {model.weights.size}"
-            )
+        features, model = self._scoring(x, model, "guest features")
         shift = _offset(offset, features.shape[0], "prediction")
         z = features @ model.weights + model.intercept + shift
         return self.family.predict(add_partial_scores(ctx.sub("predict"), z))

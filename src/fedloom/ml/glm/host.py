@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -26,25 +25,17 @@ from fedloom.ml.glm._common import (
     send_partial_scores,
     warm_weights,
 )
+from fedloom.ml.glm._party import GlmParty
 from fedloom.ml.glm._validate import PeerValidation
 from fedloom.ml.glm.batches import check_batches, training_rows
-from fedloom.ml.glm.family import Family
 from fedloom.ml.glm.optimizer import Optimizer, initial_weights
-from fedloom.ml.glm.params import HeteroLRParam
 from fedloom.ml.glm.sqn import PlainStep, SqnParty, check_sample, make_stepper
 
 Vector = NDArray[np.float64]
 
 
-class GlmHost:
+class GlmHost(GlmParty):
     """A host's side of fit and predict; subclasses set ``family``."""
-
-    family: ClassVar[Family]
-
-    def __init__(self, param: HeteroLRParam | None = None, *, masking: bool = True) -> None:
-        self.param = param or HeteroLRParam()
-        self.masking = masking
-        self.model: HeteroLRModel | None = None
 
     def fit(
         self,
@@ -148,12 +139,5 @@ class GlmHost:
 
     def predict(self, ctx: Context, x: ArrayLike, model: HeteroLRModel | None = None) -> None:
         """Send this host's partial scores ``x·w`` to the guest; the host learns no result."""
-        model = model or self.model
-        if model is None:
-            raise ValueError("predict needs a fitted or loaded model")
-        features = check_features(x, "host features")
-        if features.shape[1] != model.weights.size:
-            raise ValueError(
-                f"host features have {features.shape[1]} columns, the model {model.weights.size}"
-            )
+        features, model = self._scoring(x, model, "host features")
         send_partial_scores(ctx.sub("predict"), features, model.weights)
