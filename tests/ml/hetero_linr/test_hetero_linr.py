@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 
 import numpy as np
 import pytest
-from glm_support import fit_glm, make_regression, reference_glm
+from glm_support import make_regression
 
 from fedloom.crypto import PaillierPrivateKey, PaillierPublicKey, generate_paillier_keypair
 from fedloom.federation import JobParties, PartyFailed, run_parties
 from fedloom.ml.glm import HeteroLRParam
 from fedloom.ml.hetero_linr import HeteroLinRArbiter, HeteroLinRGuest, HeteroLinRHost
+from tests.ml.hetero_lr.lr_support import fit_parties, reference_fit
 
 ROLES = (HeteroLinRGuest, HeteroLinRHost, HeteroLinRArbiter)
+fit = partial(fit_parties, roles=ROLES)
 EXACT = {"floating_point_precision": 53, "init_param": {"init_method": "zeros", "random_seed": 3}}
 
 
@@ -34,8 +36,8 @@ def test_federated_linr_equals_the_plaintext_reference(optimizer: str, penalty: 
         tol=0.0,
         **EXACT,
     )
-    _, guest, host_roles, arbiter = fit_glm(ROLES, param, xg, y, hosts)
-    wg, b, whs, losses = reference_glm("linear", param, xg, y, hosts)
+    _, guest, host_roles, arbiter = fit(param, xg, y, hosts)
+    wg, b, whs, losses = reference_fit(param, xg, y, hosts, "linear")
     assert guest.model and host_roles[0].model and arbiter.model
     np.testing.assert_allclose(guest.model.weights, wg, atol=1e-9)
     assert guest.model.intercept == pytest.approx(b, abs=1e-9)
@@ -57,7 +59,7 @@ def test_linr_with_two_hosts_predicts_values() -> None:
         tol=0.0,
         **EXACT,
     )
-    _, guest, host_roles, _ = fit_glm(ROLES, param, xg, y, hosts)
+    _, guest, host_roles, _ = fit(param, xg, y, hosts)
     parties = JobParties.of(guest=9999, hosts=[10000, 10001], arbiter=8888)
     predicted = run_parties(
         parties,
@@ -76,7 +78,7 @@ def test_linr_with_two_hosts_predicts_values() -> None:
 def test_linr_loss_needs_one_host() -> None:
     xg, y, hosts, _ = make_regression(host_cols=(2, 2))
     with pytest.raises(PartyFailed, match="weight_diff"):
-        fit_glm(ROLES, HeteroLRParam(early_stop="diff", **EXACT), xg, y, hosts)
+        fit(HeteroLRParam(early_stop="diff", **EXACT), xg, y, hosts)
 
 
 @cache
@@ -97,8 +99,8 @@ def test_linr_with_real_paillier_matches_the_stand_in() -> None:
         encrypt_param={"key_length": 512},
         init_param={"init_method": "zeros"},
     )
-    _, plain, _, plain_arbiter = fit_glm(ROLES, param, xg, y, hosts)
-    _, real, _, real_arbiter = fit_glm(ROLES, param, xg, y, hosts, keygen=lambda bits: _keys())
+    _, plain, _, plain_arbiter = fit(param, xg, y, hosts)
+    _, real, _, real_arbiter = fit(param, xg, y, hosts, keygen=lambda bits: _keys())
     assert plain.model and real.model and plain_arbiter.model and real_arbiter.model
     np.testing.assert_allclose(real.model.weights, plain.model.weights, atol=1e-6)
     np.testing.assert_allclose(

@@ -63,11 +63,13 @@ def fit_parties(
     warm: dict[str, Any] | None = None,
     validate: tuple[Array, Array, list[Array]] | None = None,
     roles: tuple[type[Any], type[Any], type[Any]] = (HeteroLRGuest, HeteroLRHost, HeteroLRArbiter),
+    offset: Array | None = None,
 ) -> tuple[HarnessResult, Any, list[Any], Any]:
     """Fit guest, hosts and arbiter in threads over the in-memory transport (the hosts with
     ``host_param`` where given, e.g. another crypto backend; ``warm`` maps "guest", "hosts",
     "arbiter" to warm-start models; ``validate`` is (guest x, y, host xs) of validation rows;
-    ``roles`` are the guest, host and arbiter classes, HeteroLR's by default)."""
+    ``roles`` are the guest, host and arbiter classes, HeteroLR's by default; ``offset`` the
+    guest's per-row offset)."""
     warm = warm or {}
     parties = JobParties.of(guest=9999, hosts=[10000 + i for i in range(len(hosts))], arbiter=8888)
     guest_cls, host_cls, arbiter_cls = roles
@@ -81,6 +83,7 @@ def fit_parties(
             y,
             warm_start=warm.get("guest"),
             validate=None if validate is None else (validate[0], validate[1]),
+            offset=offset,
         ),
         parties.arbiter: lambda ctx: arbiter.fit(ctx, warm_start=warm.get("arbiter")),
     }
@@ -95,24 +98,30 @@ def fit_parties(
 
 
 def reference_fit(
-    param: HeteroLRParam, xg: Array, y: Array, hosts: list[Array]
+    param: HeteroLRParam,
+    xg: Array,
+    y: Array,
+    hosts: list[Array],
+    family: str = "logistic",
+    offset: Array | None = None,
 ) -> tuple[Array, float, list[Array], list[float]]:
-    """The same algorithm in one place, in plaintext: (guest w, intercept, host ws, losses)."""
+    """The same algorithm in one place, in plaintext: (guest w, intercept, host ws, losses)
+    of the ``family`` ("logistic", "linear" or "poisson"; ``offset`` added to z)."""
     rows = len(y)
+    shift = np.zeros(rows) if offset is None else offset
     design = np.hstack([xg, np.ones((rows, 1))])
     cg = np.zeros(design.shape[1])
     chs = [np.zeros(h.shape[1]) for h in hosts]
     opt_g = Optimizer(param, design.shape[1], np.array([True] * xg.shape[1] + [False]))
     opt_hs = [Optimizer(param, h.shape[1], np.ones(h.shape[1], dtype=bool)) for h in hosts]
     rng = batch_rng(param)
-    signed = 2 * y - 1
     losses: list[float] = []
     for epoch in range(param.max_iter):
         total, seen = 0.0, 0
         for idx in epoch_batches(param, rows, rng):
-            z = design[idx] @ cg + sum(h[idx] @ c for h, c in zip(hosts, chs, strict=True))
-            d = 0.25 * z + 0.5 - y[idx]
-            data_loss = np.mean(math.log(2) - 0.5 * signed[idx] * z + 0.125 * z * z)
+            z = design[idx] @ cg + shift[idx]
+            z = z + sum(h[idx] @ c for h, c in zip(hosts, chs, strict=True))
+            d, data_loss = _residual_and_loss(family, z, y[idx])
             penalty = opt_g.penalty_loss(cg) + sum(
                 o.penalty_loss(c) for o, c in zip(opt_hs, chs, strict=True)
             )
@@ -125,3 +134,13 @@ def reference_fit(
             ]
         losses.append(total / seen)
     return cg[:-1], float(cg[-1]), chs, losses
+
+
+def _residual_and_loss(family: str, z: Array, y: Array) -> tuple[Array, float]:
+    if family == "logistic":
+        signed = 2 * y - 1
+        return 0.25 * z + 0.5 - y, float(np.mean(math.log(2) - 0.5 * signed * z + 0.125 * z * z))
+    if family == "linear":
+        return z - y, float(np.mean(0.5 * (z - y) ** 2))
+    mu = np.exp(z)
+    return mu - y, float(np.mean(mu - y * z))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 
 import numpy as np
 import pytest
@@ -12,9 +12,11 @@ from fedloom.crypto import generate_paillier_keypair as paillier_keypair
 from fedloom.federation import JobParties, PartyFailed, run_parties
 from fedloom.ml.glm import HeteroLRParam
 from fedloom.ml.hetero_poisson import HeteroPoissonArbiter, HeteroPoissonGuest, HeteroPoissonHost
-from tests.ml.hetero_linr.glm_support import fit_glm, make_regression, reference_glm
+from tests.ml.hetero_linr.glm_support import make_regression
+from tests.ml.hetero_lr.lr_support import fit_parties, reference_fit
 
 ROLES = (HeteroPoissonGuest, HeteroPoissonHost, HeteroPoissonArbiter)
+fit = partial(fit_parties, roles=ROLES)
 EXACT = {"floating_point_precision": 53, "init_param": {"init_method": "zeros", "random_seed": 3}}
 
 
@@ -32,8 +34,8 @@ def test_federated_poisson_equals_the_plaintext_reference(optimizer: str) -> Non
         **EXACT,
     )
     offset = np.log(exposure)
-    result, guest, host_roles, arbiter = fit_glm(ROLES, param, xg, y, hosts, offset=offset)
-    wg, b, whs, losses = reference_glm("poisson", param, xg, y, hosts, offset)
+    result, guest, host_roles, arbiter = fit(param, xg, y, hosts, offset=offset)
+    wg, b, whs, losses = reference_fit(param, xg, y, hosts, "poisson", offset)
     assert guest.model and host_roles[0].model and arbiter.model
     np.testing.assert_allclose(guest.model.weights, wg, atol=1e-9)
     assert guest.model.intercept == pytest.approx(b, abs=1e-9)
@@ -59,7 +61,7 @@ def test_poisson_prediction_is_the_expected_count_with_exposure() -> None:
         tol=0.0,
         **EXACT,
     )
-    _, guest, host_roles, _ = fit_glm(ROLES, param, xg, y, hosts, offset=np.log(exposure))
+    _, guest, host_roles, _ = fit(param, xg, y, hosts, offset=np.log(exposure))
     parties = JobParties.of(guest=9999, hosts=[10000], arbiter=8888)
     predicted = run_parties(
         parties,
@@ -82,11 +84,11 @@ def test_poisson_needs_exactly_one_host_and_counts() -> None:
     xg, y, hosts, _ = make_regression(host_cols=(2, 2), poisson=True)
     param = HeteroLRParam(early_stop="weight_diff", **EXACT)
     with pytest.raises(PartyFailed, match="exactly one host"):
-        fit_glm(ROLES, param, xg, y, hosts)
+        fit(param, xg, y, hosts)
     xg, y, hosts, _ = make_regression(poisson=True)
     y[5] = -1.0
     with pytest.raises(PartyFailed, match=r"label\[5\] is -1.0; Poisson labels must be ≥ 0"):
-        fit_glm(ROLES, param, xg, y, hosts)
+        fit(param, xg, y, hosts)
 
 
 @cache
@@ -107,9 +109,9 @@ def test_poisson_with_real_paillier_matches_the_stand_in() -> None:
         init_param={"init_method": "zeros"},
     )
     offset = np.log(exposure)
-    _, plain, _, plain_arbiter = fit_glm(ROLES, param, xg, y, hosts, offset=offset)
-    result, real, _, real_arbiter = fit_glm(
-        ROLES, param, xg, y, hosts, offset=offset, keygen=lambda bits: _keys()
+    _, plain, _, plain_arbiter = fit(param, xg, y, hosts, offset=offset)
+    result, real, _, real_arbiter = fit(
+        param, xg, y, hosts, offset=offset, keygen=lambda bits: _keys()
     )
     assert plain.model and real.model and plain_arbiter.model and real_arbiter.model
     np.testing.assert_allclose(real.model.weights, plain.model.weights, atol=1e-6)
