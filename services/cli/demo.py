@@ -22,7 +22,7 @@ def _centralized_auc(guest_csv: Path, host_csv: Path, conf: dict[str, Any]) -> d
     """scikit-learn on the joined shared rows, with the job's HeteroLR parameters."""
     from fedloom.data import read_fate_csv
     from fedloom.ml.evaluation import auc, ks
-    from fedloom.ml.hetero_lr import HeteroLRParam
+    from fedloom.components import HeteroLogisticParam
     from fedloom.ml.hetero_lr.baseline import centralized_scores
 
     guest, host = read_fate_csv(guest_csv, label="y"), read_fate_csv(host_csv)
@@ -32,8 +32,7 @@ def _centralized_auc(guest_csv: Path, host_csv: Path, conf: dict[str, Any]) -> d
     g, h = guest.take([g_at[i] for i in shared]), host.take([h_at[i] for i in shared])
     assert g.labels is not None
     lr = conf["component_parameters"]["common"]["hetero_lr_0"]
-    known = set(HeteroLRParam.model_fields)
-    param = HeteroLRParam.model_validate({k: v for k, v in lr.items() if k in known})
+    param = HeteroLogisticParam.model_validate(lr).to_ml()
     scores = centralized_scores(np.hstack([g.features, h.features]), g.labels, param)
     return {"auc": auc(g.labels, scores), "ks": ks(g.labels, scores)}
 

@@ -37,7 +37,7 @@ def key_length_problems(
 
 
 def _key_fields(params: Mapping[str, Any]) -> list[tuple[str, ...]]:
-    fields = [KEY_FIELD]
+    fields: list[tuple[str, ...]] = [KEY_FIELD]
     dh = params.get("intersect_method") == "dh" or (
         params.get("cardinality_only") is True and params.get("cardinality_method") == "dh"
     )

@@ -212,11 +212,13 @@ def test_full_pipeline_guest_host_arbiter(tmp_path: Path) -> None:
     guest_model = load_model(results[("guest", 9999, "hetero_lr_0")].model)  # type: ignore[arg-type]
     host_model = load_model(results[("host", 10000, "hetero_lr_0")].model)  # type: ignore[arg-type]
     arbiter = results[("arbiter", 10000, "hetero_lr_0")]
-    assert guest_model["header"] == ["x0", "x1", "x2"] and len(guest_model["weights"]) == 3
-    assert "intercept" in guest_model and "intercept" not in host_model
-    assert host_model["header"] == ["x0", "x1", "x2", "x3"] and len(host_model["weights"]) == 4
+    guest_param, host_param = guest_model["model_param"], host_model["model_param"]
+    assert guest_param["header"] == ["x0", "x1", "x2"] and len(guest_param["weight"]) == 3
+    assert "intercept" in guest_param and "intercept" not in host_param
+    assert host_param["header"] == ["x0", "x1", "x2", "x3"] and len(host_param["weight"]) == 4
     assert arbiter.data == {} and len(arbiter.metrics["loss"]) == arbiter.metrics["n_iter"]
-    assert load_model(arbiter.model)["loss"] == arbiter.metrics["loss"]  # type: ignore[arg-type]
+    arbiter_model = load_model(arbiter.model)  # type: ignore[arg-type]
+    assert arbiter_model["model_param"]["loss_history"] == arbiter.metrics["loss"]
     assert arbiter.metrics["loss"][-1] < arbiter.metrics["loss"][0]
     assert results[("host", 10000, "hetero_lr_0")].data == {}
 
@@ -326,10 +328,10 @@ def test_missing_impute_and_outliers(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("module", "params", "fragment"),
     [
-        ("HeteroLR", {"optimizer": "sqn"}, "optimizer: 'sqn' is not supported"),
+        ("HeteroPoisson", {"optimizer": "sqn"}, "'sqn' is not supported for HeteroPoisson"),
         ("HeteroLR", {"keygen": "plain"}, "keygen: Extra inputs"),
-        ("Intersection", {"run_cache": True}, "caches are not supported"),
-        ("DataTransform", {"output_format": "sparse"}, "dense tables only"),
+        ("Intersection", {"rsa_params": {"random_base_fraction": 0.5}}, "relate queries"),
+        ("DataTransform", {"data_type": "str"}, "string columns are not supported"),
         ("Evaluation", {"eval_type": "multi"}, "multi-class evaluation is not implemented"),
     ],
 )
