@@ -330,7 +330,7 @@ def test_missing_impute_and_outliers(tmp_path: Path) -> None:
     [
         ("HeteroPoisson", {"optimizer": "sqn"}, "'sqn' is not supported for HeteroPoisson"),
         ("HeteroLR", {"keygen": "plain"}, "keygen: Extra inputs"),
-        ("Intersection", {"rsa_params": {"random_base_fraction": 0.5}}, "relate queries"),
+        ("Intersection", {"intersect_method": "raw"}, "reveals hashes of ids"),
         ("DataTransform", {"data_type": "str"}, "string columns are not supported"),
         ("Evaluation", {"eval_type": "multi"}, "multi-class evaluation is not implemented"),
     ],

@@ -83,6 +83,19 @@ def test_methods_with_salt_align_both_tables(tmp_path: Path, method: str) -> Non
 
 
 @pytest.mark.integration
+def test_random_base_fraction_still_blinds_every_id_afresh(tmp_path: Path) -> None:
+    params = {"rsa_params": {"key_length": 1024, "random_base_fraction": 0.2}}
+    first, harness = _run(tmp_path / "1", params, _ids("u", 0, 30), _ids("u", 20, 50))
+    assert load_table(first["guest"].data["data"]).ids == _ids("u", 20, 30)
+    _, repeat = _run(tmp_path / "2", params, _ids("u", 0, 30), _ids("u", 20, 50))
+    # the same ids blinded twice under the host's (new) key share nothing either: each query
+    # row is new, within a run and across runs
+    rows = [np.concatenate(_received(h, HOST, "/query")) for h in (harness, repeat)]
+    seen = {row.tobytes() for batch in rows for row in batch}
+    assert len(seen) == sum(len(batch) for batch in rows) == 60
+
+
+@pytest.mark.integration
 @pytest.mark.parametrize("method", ["rsa", "ecdh", "dh"])
 def test_run_cache_then_input_cache(tmp_path: Path, method: str) -> None:
     host_ids = _ids("u", 10, 60)
@@ -200,7 +213,7 @@ def test_run_preprocess_through_the_component(tmp_path: Path) -> None:
             {"rsa_params": {"split_calculation": True}, "sync_intersect_ids": False},
             "learn it without being told",
         ),
-        ({"rsa_params": {"random_base_fraction": 0.5}}, "relate queries"),
+        ({"rsa_params": {"random_base_fraction": 1.5}}, "less than or equal to 1"),
         ({"rsa_params": {"hash_method": "md5"}}, "md5 is broken"),
         ({"dh_params": {"key_length": 1536}}, "1024, 2048, 3072, 4096"),
         ({"join_method": "left_join"}, "not supported without new_sample_id"),
