@@ -12,6 +12,7 @@ import pytest
 
 from fedloom.components import (
     ComponentError,
+    HeteroLogisticParam,
     InputArtifact,
     TaskHooks,
     TaskResult,
@@ -138,6 +139,18 @@ def predict(
 def scores(result: TaskResult) -> tuple[Table, dict[str, Any]]:
     """The guest's prediction table and meta."""
     return load_table_with_meta(result.data["data"])
+
+
+@pytest.mark.unit
+def test_fate_callback_and_metric_spellings_are_accepted() -> None:
+    base = {"callback_param": {"callbacks": ["ModelCheckpoint"], "validation_freqs": 1}}
+    param = HeteroLogisticParam.model_validate(
+        {**base, "callback_param": {**base["callback_param"], "metrics": None}}
+    )
+    assert param.validation_settings()["validation_freqs"] is None  # no evaluating callback
+    assert HeteroLogisticParam.model_validate({"metrics": []}).validation_metrics() == ["auc", "ks"]
+    cv = HeteroLogisticParam.model_validate({"cv_param": {"history_value_type": "score"}})
+    assert cv.cv_param.history_value_type == "score"
 
 
 @pytest.mark.integration
@@ -273,7 +286,16 @@ def test_one_vs_rest_trains_a_model_per_class_and_predicts_the_best(tmp_path: Pa
         ({"masked_rate": -1}, "masked_rate"),
         ({"validation_freqs": 1, "early_stopping_rounds": 0}, "positive number of validations"),
         ({"callback_param": {"validation_freqs": 0}}, "positive number of epochs"),
-        ({"callback_param": {"early_stopping_rounds": 2}}, "needs the EarlyStopping callback"),
+        (
+            {
+                "callback_param": {
+                    "callbacks": ["PerformanceEvaluate"],
+                    "validation_freqs": 1,
+                    "metrics": ["lift"],
+                }
+            },
+            "'lift' is not a scalar binary metric",
+        ),
         ({"callback_param": {"save_freq": 2}}, "saved once"),
         (
             {
@@ -285,6 +307,8 @@ def test_one_vs_rest_trains_a_model_per_class_and_predicts_the_best(tmp_path: Pa
     ],
 )
 def test_bad_settings_are_refused(tmp_path: Path, params: dict[str, Any], fragment: str) -> None:
+    """Each setting is refused with the reason (FATE's warm-start example's callback settings
+    without their callbacks, ``metrics: null`` and ``metrics: []`` are not: see below)."""
     from test_components import local_context
 
     with pytest.raises(ComponentError, match="invalid HeteroLR parameters") as info:

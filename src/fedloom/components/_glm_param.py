@@ -140,12 +140,14 @@ class CrossValidationParam(FateParam):
     need_cv: StrictBool = False
     output_fold_history: StrictBool = True
     history_with_value: StrictBool = False
+    history_value_type: Literal["score", "instance"] = "score"
 
     only_default: ClassVar[Mapping[str, str]] = {
         "mode": "vertical (hetero) folds only",
         "history_with_value": "fold histories hold metrics, not predicted values",
+        "history_value_type": "the fold output holds predicted scores, not the instances",
     }
-    _lower = field_validator("mode", "role", mode="before")(lower)
+    _lower = field_validator("mode", "role", "history_value_type", mode="before")(lower)
 
 
 class StepwiseParam(FateParam):
@@ -177,12 +179,17 @@ class SQNParam(FateParam):
 
 class CallbackParam(FateParam):
     """FATE's ``callback_param``: ``EarlyStopping``, ``PerformanceEvaluate`` and
-    ``ModelCheckpoint`` (the model is saved once, when training ends: ``save_freq`` 1)."""
+    ``ModelCheckpoint`` (the model is saved once, when training ends: ``save_freq`` 1).
+
+    As in FATE, the callbacks listed decide what runs: ``validation_freqs`` takes effect with
+    ``PerformanceEvaluate`` or ``EarlyStopping``, ``early_stopping_rounds`` with
+    ``EarlyStopping`` (FATE's warm-start example sets both beside ``ModelCheckpoint`` only)."""
 
     callbacks: list[StrictStr] = Field(default_factory=list)
     validation_freqs: StrictInt | list[StrictInt] | None = None
     early_stopping_rounds: StrictInt | None = None
-    metrics: list[StrictStr] = Field(default_factory=list)
+    metrics: list[StrictStr] | None = None
+    """Validation metrics; unset, empty or null: FATE's defaults for the task type."""
     use_first_metric_only: StrictBool = False
     save_freq: StrictInt = Field(default=1, ge=1)
 
@@ -299,19 +306,6 @@ class GlmParam(FateParam):
             out[name] = value
         if callback.metrics:
             out["metrics"] = normalise_metrics(list(callback.metrics), self.metric_kind)
-        unused = [
-            name
-            for name in ("validation_freqs", "early_stopping_rounds")
-            if getattr(callback, name) is not None and given[name] is None
-        ]
-        if unused:
-            needed = (
-                "EarlyStopping" if unused[0] == "early_stopping_rounds" else "PerformanceEvaluate"
-            )
-            raise ValueError(
-                f"callback_param.{unused[0]} needs the {needed} callback in "
-                "callback_param.callbacks"
-            )
         return out
 
     @field_validator("batch_size")
@@ -324,7 +318,8 @@ class GlmParam(FateParam):
     @field_validator("metrics")
     @classmethod
     def _metrics(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else normalise_metrics(value, cls.metric_kind)
+        # FATE: an empty list means the task type's default metrics, as an unset one does.
+        return normalise_metrics(value, cls.metric_kind) if value else None
 
     def validation_metrics(self) -> list[str]:
         """The metrics validation tracks (FATE's defaults when ``metrics`` is unset)."""
