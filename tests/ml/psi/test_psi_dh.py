@@ -61,10 +61,21 @@ def test_dh_queries_are_fresh_per_run() -> None:
     assert not np.array_equal(q1, q2)
 
 
+# The last digits of each group's prime as RFC 2409 (1024) and RFC 3526 print them.
+PUBLISHED_TAILS = {
+    1024: "49286651ECE65381FFFFFFFFFFFFFFFF",
+    2048: "15728E5A8AACAA68FFFFFFFFFFFFFFFF",
+    3072: "43DB5BFCE0FD108E4B82D120A93AD2CAFFFFFFFFFFFFFFFF",
+    4096: "93B4EA988D8FDDC186FFB7DC90A6C08F4DF435C934063199FFFFFFFFFFFFFFFF",
+}
+
+
 def test_dh_groups_are_published_safe_primes() -> None:
+    assert set(dh_group.PRIMES) == set(PUBLISHED_TAILS)
     for bits, p in dh_group.PRIMES.items():
         assert p.bit_length() == bits and gmpy2.is_prime(p, 40) and gmpy2.is_prime((p - 1) // 2)
         assert hex(p).startswith("0xffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd1")
+        assert f"{p:X}".endswith(PUBLISHED_TAILS[bits])
     group = dh_group.DHGroup(2048)
     k = dh_group.generate_exponent(group)
     assert 1 <= k < group.q
