@@ -185,14 +185,19 @@ class Scheduler:
 
         The other parties' task rows here are closed first, so that once the job shows a final
         status every task it lists does too; this party's own tasks are closed (and killed) by
-        the same ``cancel_job`` handler that the other parties run.
+        the same ``cancel_job`` handler that the other parties run, after the others for a
+        success and before them otherwise.
         """
         parties = sorted({int(p) for ids in job.role.values() for p in ids})
         others = [p for p in parties if p != self.party_id]
         for party in others:
             self.jobs.end_open_tasks(job.job_id, open_task_status(status), reason, party)
         body = {"reason": reason, "status": status}
-        for party in [self.party_id, *others]:
+        # A success reaches the others first, so that once the initiator shows it every party
+        # has registered its part of the model (a deploy right after needs them all); any other
+        # ending stops this party's own tasks first.
+        order = [*others, self.party_id] if status == "success" else [self.party_id, *others]
+        for party in order:
             request = ControlRequest(
                 src_party_id=self.party_id,
                 dst_party_id=party,
