@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +40,9 @@ def _download(site: Site, job_id: str, out: Path) -> str:
     return out.read_text()
 
 
-def test_deployed_model_reproduces_the_training_scores(sites: list[Site], tmp_path: Path) -> None:
+def test_deployed_model_reproduces_the_training_scores(
+    sites: list[Site], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     guest = next(s for s in sites if s.config.party_id == 9999)
     by_party: dict[int, FlowClient] = clients(sites)
     dsl, conf = example_job(max_iter=3)
@@ -95,6 +98,21 @@ def test_deployed_model_reproduces_the_training_scores(sites: list[Site], tmp_pa
     assert {v[2] for v in trained.values()} == {"train"}
     header = (tmp_path / "predict.csv").read_text().splitlines()[0]
     assert header == "id,label,predict_result,predict_score,predict_detail,type"
+
+    host = next(s for s in sites if s.config.party_id == 10000)
+    target = ["--url", host.config.flow_url, "--token", host.config.token]
+    capsys.readouterr()
+    assert main(["model", "list", *target, "--model-id", info["model_id"]]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {m["kind"] for m in listed} == {"trained", "deployed"}
+    assert all(m["local_parts"]["hetero_lr_0"] == ["host"] for m in listed)
+    key = ["--model-id", info["model_id"], "--model-version", info["model_version"]]
+    part = tmp_path / "host-part.zip"
+    assert main(["model", "export", *target, *key, "-o", str(part)]) == 0
+    assert part.stat().st_size > 0
+    capsys.readouterr()
+    assert main(["model", "import", *target, str(part)]) == 2  # that version is there already
+    assert "409" in capsys.readouterr().err
 
 
 def conf_table(conf: dict[str, object], role: str) -> object:

@@ -68,14 +68,17 @@ def test_outputs_are_absolute_artifact_refs_and_metrics_plain_json(tmp_path: Pat
     result = {
         "data": {"a": "a.npz", "b": tmp_path / "elsewhere" / "b.npz"},
         "model": Path("model.json"),
+        "cache": "cache.npz",
         "metrics": {"auc": np.float32(0.5), "curve": np.array([1, 2]), "n": np.int64(4)},
     }
     outputs = to_outputs(result, tmp_path)
     assert outputs.data["a"] == ArtifactRef(kind="data", path=str(tmp_path / "a.npz"))
     assert outputs.data["b"].path == str(tmp_path / "elsewhere" / "b.npz")
     assert outputs.model == ArtifactRef(kind="model", path=str(tmp_path / "model.json"))
+    assert outputs.cache == ArtifactRef(kind="cache", path=str(tmp_path / "cache.npz"))
     assert outputs.metrics == {"auc": 0.5, "curve": [1, 2], "n": 4}
-    assert to_outputs(None, tmp_path).model_dump() == {"data": {}, "model": None, "metrics": {}}
+    empty = {"data": {}, "model": None, "cache": None, "metrics": {}}
+    assert to_outputs(None, tmp_path).model_dump() == empty
     with pytest.raises(TypeError, match="not JSON serialisable"):
         to_outputs({"metrics": {"x": object()}}, tmp_path)
 
