@@ -20,9 +20,9 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hetero_lr"
 
 def _centralized_auc(guest_csv: Path, host_csv: Path, conf: dict[str, Any]) -> dict[str, float]:
     """scikit-learn on the joined shared rows, with the job's HeteroLR parameters."""
+    from fedloom.components import HeteroLogisticParam
     from fedloom.data import read_fate_csv
     from fedloom.ml.evaluation import auc, ks
-    from fedloom.components import HeteroLogisticParam
     from fedloom.ml.hetero_lr.baseline import centralized_scores
 
     guest, host = read_fate_csv(guest_csv, label="y"), read_fate_csv(host_csv)
