@@ -37,6 +37,7 @@ lint:
 	$(BIN)/ruff format --check src services tests benchmarks proto deploy
 	$(BIN)/mypy
 	$(BIN)/mypy --strict deploy/docker/healthcheck.py deploy/compose/*.py deploy/k8s/*.py
+	PYTHONPATH=src:. $(BIN)/lint-imports
 
 typecheck:
 	$(BIN)/mypy
