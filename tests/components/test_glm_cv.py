@@ -78,6 +78,21 @@ def test_linr_cv_reports_regression_metrics_without_fold_history(tmp_path: Path)
 
 
 @pytest.mark.integration
+def test_cv_history_of_instances_holds_the_rows_with_their_fold(tmp_path: Path) -> None:
+    tables = make_split(tmp_path, rows=60, regression=True)
+    params = {**LINR, "max_iter": 3, "cv_param": {**CV, "history_value_type": "instance"}}
+    inputs = {GUEST: {"train_data": data(tables[0])}, HOST: {"train_data": data(tables[1])}}
+    results, _ = run_glm("HeteroLinR", params, inputs, tmp_path / "cv")
+    table, meta = scores(results[GUEST])
+    guest = load_table(tables[0])
+    assert table.ids == guest.ids and table.header == guest.header
+    np.testing.assert_array_equal(table.features, guest.features)
+    assert sorted(set(meta["fold"])) == [0, 1, 2] and meta["type"] == "validate"
+    assert meta["columns"] == ["id", "label", *guest.header, "fold", "type"]
+    assert len(results[GUEST].metrics["cv"]["folds"]) == 3
+
+
+@pytest.mark.integration
 def test_cv_refuses_a_model_input(tmp_path: Path) -> None:
     tables = make_split(tmp_path)
     trained = train(tables, tmp_path / "train", {**BASE, "max_iter": 1})

@@ -9,9 +9,10 @@ held-out rows with the hosts' partial scores.
 Outputs, following FATE: **no model**. The guest's data output holds the out-of-fold
 predictions — every row once, scored by the model that did not train on it — with FATE's
 prediction columns (:mod:`._glm_output`), ``meta["type"] = "validate"`` and
-``meta["fold"]`` (each row's fold, in row order). Metrics: ``cv.folds`` (per fold: ``fold``,
-``n_iter``, ``validate`` metrics and, with ``output_fold_history``, the fold's ``train``
-metrics) and ``cv.mean`` (the mean of each scalar metric over the folds).
+``meta["fold"]`` (each row's fold, in row order); with ``history_value_type: instance`` it
+holds the rows themselves (features and label) with their fold instead. Metrics:
+``cv.folds`` (per fold: ``fold``, ``n_iter``, ``validate`` metrics and, with
+``output_fold_history``, the fold's ``train`` metrics) and ``cv.mean`` (the mean of each scalar metric over the folds).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from numpy.typing import NDArray
 
 from fedloom.components._glm_output import prediction_output, score_metrics
 from fedloom.components.base import ComponentError, TaskCall, TaskResult
+from fedloom.components.io import save_table
 from fedloom.data import Table
 from fedloom.ml.glm import announce_task
 from fedloom.ml.glm.cv import kfold, receive_folds, send_folds, train_rows
@@ -83,6 +85,9 @@ def guest_cv(
             train_scores = guest.predict(ctx.sub("train"), x[kept], model, shift[kept])
             entry["train"] = score_metrics(spec.kind, param, labels[kept], [train_scores], [])
         history.append(entry)
+    metrics = {"cv": {"folds": history, "mean": _mean(history)}, "n_splits": len(folds)}
+    if cv.history_value_type == "instance":
+        return TaskResult(data={"data": _instances(call, table, labels, fold_of)}, metrics=metrics)
     classes = ["0", "1"] if spec.kind == "binary" else []
     data, _ = prediction_output(
         spec.kind,
@@ -94,8 +99,20 @@ def guest_cv(
         "validate",
         {"fold": fold_of.tolist()},
     )
-    metrics = {"cv": {"folds": history, "mean": _mean(history)}, "n_splits": len(folds)}
     return TaskResult(data={"data": data}, metrics=metrics)
+
+
+def _instances(call: TaskCall, table: Table, labels: Vector, fold_of: NDArray[np.int64]) -> Any:
+    """FATE's ``history_value_type: instance``: the rows themselves, each with its fold."""
+    rows = Table(list(table.ids), list(table.header), table.features, labels)
+    meta = {
+        "source": call.module,
+        "producer": call.ctx.namespace,
+        "type": "validate",
+        "fold": fold_of.tolist(),
+        "columns": ["id", "label", *table.header, "fold", "type"],
+    }
+    return save_table(call.output_dir / "data.npz", rows, meta)
 
 
 def host_cv(spec: GlmSpec, call: TaskCall, x: Vector, count: int) -> TaskResult:

@@ -141,11 +141,12 @@ class CrossValidationParam(FateParam):
     output_fold_history: StrictBool = True
     history_with_value: StrictBool = False
     history_value_type: Literal["score", "instance"] = "score"
+    """What the fold output holds: the out-of-fold ``score`` s, or the ``instance`` s (the
+    guest's rows with their fold)."""
 
     only_default: ClassVar[Mapping[str, str]] = {
         "mode": "vertical (hetero) folds only",
         "history_with_value": "fold histories hold metrics, not predicted values",
-        "history_value_type": "the fold output holds predicted scores, not the instances",
     }
     _lower = field_validator("mode", "role", "history_value_type", mode="before")(lower)
 
