@@ -12,7 +12,8 @@ prediction columns (:mod:`._glm_output`), ``meta["type"] = "validate"`` and
 ``meta["fold"]`` (each row's fold, in row order); with ``history_value_type: instance`` it
 holds the rows themselves (features and label) with their fold instead. Metrics:
 ``cv.folds`` (per fold: ``fold``, ``n_iter``, ``validate`` metrics and, with
-``output_fold_history``, the fold's ``train`` metrics) and ``cv.mean`` (the mean of each scalar metric over the folds).
+``output_fold_history``, the fold's ``train`` metrics) and ``cv.mean`` (the mean of each
+scalar metric over the folds).
 """
 
 from __future__ import annotations
