@@ -48,6 +48,8 @@ class PlannedComponent:
     name: str
     module: str
     inputs: tuple[InputRef, ...] = ()
+    data_outputs: tuple[str, ...] = ()
+    """The names the DSL gives the component's data outputs, in order."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ def plan_from_jobplan(plan: JobPlan) -> PlannedJob:
                 InputRef(key, ref.kind, ref.component, ref.output)
                 for key, ref in comp.input_keys().items()
             ),
+            tuple(comp.outputs.get("data", [])),
         )
         for comp in plan.components
     )

@@ -47,6 +47,21 @@ def missing_tables(
     return missing
 
 
+def pick_output(
+    written: dict[str, ArtifactRef], name: str, declared: tuple[str, ...]
+) -> ArtifactRef | None:
+    """The data output the DSL calls ``name``: the component's output of that key, else the
+    one at the same position among the DSL's ``declared`` names (a component writes its
+    outputs under its own names, ``data`` for most; FATE job files name them freely)."""
+    if name in written:
+        return written[name]
+    if name in declared:
+        position = declared.index(name)
+        values = list(written.values())
+        return values[position] if position < len(values) else None
+    return None
+
+
 class SpecBuilder:
     """Resolves a task's inputs at this party and fills in the rest of its TaskSpec."""
 
@@ -74,7 +89,8 @@ class SpecBuilder:
                 if ref.deployed:
                     artifact = self._deployed(plan, task, ref)
                 else:
-                    artifact = self._upstream(job_id, task, ref)
+                    names = plan.component(ref.component).data_outputs
+                    artifact = self._upstream(job_id, task, ref, names)
                 if artifact is not None:
                     inputs[ref.slot] = artifact
         out = self.output_dir(job_id, task)
@@ -114,7 +130,9 @@ class SpecBuilder:
         }
         return ArtifactRef(kind="table", path=row.path, meta=meta)
 
-    def _upstream(self, job_id: str, task: PlannedTask, ref: InputRef) -> ArtifactRef | None:
+    def _upstream(
+        self, job_id: str, task: PlannedTask, ref: InputRef, names: tuple[str, ...] = ()
+    ) -> ArtifactRef | None:
         """The upstream output for this role at this party, or None when there is none: the
         upstream component does not run for this role here, or did not write that output (as
         in FATE, e.g. the arbiter gets no data). A component that needs it says so itself."""
@@ -132,7 +150,7 @@ class SpecBuilder:
             return outputs.model
         if ref.kind == "cache":
             return outputs.cache
-        return outputs.data.get(ref.output)
+        return pick_output(outputs.data, ref.output, names)
 
     def _deployed(self, plan: PlannedJob, task: PlannedTask, ref: InputRef) -> ArtifactRef | None:
         """This party's part of the deployed model of ``pipeline.<component>``, or None when

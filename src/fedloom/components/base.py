@@ -106,6 +106,10 @@ class ComponentDef:
     need_deploy: bool = True
     aliases: tuple[str, ...] = ()
     """Older FATE names of the module that job files may still use (``DataIO``)."""
+    data_output_names: tuple[str, ...] = ("data",)
+    """The keys of the module's data outputs in ``TaskResult.data``, in order. The DSL may
+    name them otherwise (``"output": {"data": ["train"]}``): its names map to these by
+    position. Most modules have one; HeteroDataSplit has train, validate and test."""
 
     def params_model(self, role: str) -> type[BaseModel]:
         """The model validating this module's merged parameters at ``role``."""

@@ -256,11 +256,20 @@ def _parse_outputs(
             errors.add(kind_path, "must be a list of output names (letters, digits, '_', '-')")
         elif len(set(names)) != len(names):
             errors.add(kind_path, "an output name appears twice")
-        elif spec is not None and len(names) > 1:
-            errors.add(kind_path, f"{spec.module} has one {kind} output; declare a single name")
+        elif spec is not None and len(names) > _output_count(spec, kind):
+            count = _output_count(spec, kind)
+            errors.add(
+                kind_path,
+                f"{spec.module} has {count} {kind} output{'s' if count > 1 else ''}; "
+                f"declare at most {count} name{'s' if count > 1 else ''}",
+            )
         else:
             outputs[kind] = list(names)
     return outputs
+
+
+def _output_count(spec: ModuleSpec, kind: str) -> int:
+    return len(spec.data_output_names) if kind == "data" else 1
 
 
 def _parse_inputs(

@@ -11,7 +11,15 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-DATA_SLOTS: tuple[str, ...] = ("data", "train_data", "validate_data", "test_data", "eval_data")
+DATA_SLOTS: tuple[str, ...] = (
+    "data",
+    "train_data",
+    "validate_data",
+    "test_data",
+    "eval_data",
+    "expect_data",
+    "actual_data",
+)
 """Keys FATE allows under a component's ``input.data``."""
 MODEL_SLOTS: tuple[str, ...] = ("model", "isometric_model")
 """FATE's model inputs: ``input.model`` and ``input.isometric_model``."""
@@ -60,6 +68,11 @@ class ModuleSpec(Protocol):
     @property
     def need_deploy(self) -> bool:
         """Whether deploying a model includes this module by default (FATE's ``need_deploy``)."""
+        ...
+
+    @property
+    def data_output_names(self) -> tuple[str, ...]:
+        """The module's data outputs in order (one for most modules)."""
         ...
 
     @property
