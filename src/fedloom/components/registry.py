@@ -20,6 +20,7 @@ from fedloom.components.base import (
     TaskHooks,
     TaskResult,
 )
+from fedloom.components.data_statistics import DATA_STATISTICS
 from fedloom.components.data_transform import DATA_TRANSFORM
 from fedloom.components.evaluation import EVALUATION
 from fedloom.components.hetero_linr import HETERO_LINR
@@ -33,6 +34,7 @@ DECLARATIONS: tuple[ComponentDef, ...] = (
     READER,
     DATA_TRANSFORM,
     INTERSECTION,
+    DATA_STATISTICS,
     HETERO_LR,
     HETERO_LINR,
     HETERO_POISSON,
