@@ -129,7 +129,7 @@ def _skewness(centred: Matrix, m2: float, bias: bool) -> float:
     n = centred.size
     if m2 <= 0.0:
         return float("nan")
-    g1 = float(np.mean(centred**3)) / m2**1.5
+    g1: float = float(np.mean(centred**3)) / float(m2**1.5)
     if bias:
         return g1
     if n < 3:
