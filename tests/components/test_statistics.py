@@ -12,6 +12,7 @@ import pytest
 from fedloom.components import (
     ComponentError,
     InputArtifact,
+    TaskHooks,
     TaskResult,
     load_model,
     load_table,
@@ -33,8 +34,11 @@ def run_module(
     inputs: dict[Party, dict[str, InputArtifact]],
     out: Path,
     parties: JobParties = PARTIES,
+    hooks: TaskHooks | None = None,
+    party_params: dict[Party, dict[str, Any]] | None = None,
 ) -> dict[Party, TaskResult]:
-    """Run ``module`` at every party in threads; results by party."""
+    """Run ``module`` at every party in threads (``party_params`` replace ``params`` at the
+    parties they name); results by party."""
 
     def task(party: Party) -> Callable[[Any], TaskResult]:
         def run(ctx: Any) -> TaskResult:
@@ -43,9 +47,10 @@ def run_module(
                 party.role,
                 party.party_id,
                 ctx.sub("c_0"),
-                params,
+                (party_params or {}).get(party, params),
                 inputs.get(party, {}),
                 out / f"{party.role}{party.party_id}",
+                hooks=hooks,
             )
 
         return run

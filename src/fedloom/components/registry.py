@@ -25,6 +25,7 @@ from fedloom.components.data_transform import DATA_TRANSFORM
 from fedloom.components.evaluation import EVALUATION
 from fedloom.components.hetero_linr import HETERO_LINR
 from fedloom.components.hetero_lr import HETERO_LR
+from fedloom.components.hetero_pearson import HETERO_PEARSON
 from fedloom.components.hetero_poisson import HETERO_POISSON
 from fedloom.components.intersection import INTERSECTION
 from fedloom.components.reader import READER
@@ -35,6 +36,7 @@ DECLARATIONS: tuple[ComponentDef, ...] = (
     DATA_TRANSFORM,
     INTERSECTION,
     DATA_STATISTICS,
+    HETERO_PEARSON,
     HETERO_LR,
     HETERO_LINR,
     HETERO_POISSON,
