@@ -23,20 +23,30 @@ from fedloom.components.base import (
 from fedloom.components.data_statistics import DATA_STATISTICS
 from fedloom.components.data_transform import DATA_TRANSFORM
 from fedloom.components.evaluation import EVALUATION
+from fedloom.components.federated_sample import FEDERATED_SAMPLE
+from fedloom.components.feature_scale import FEATURE_SCALE
+from fedloom.components.hetero_data_split import HETERO_DATA_SPLIT
 from fedloom.components.hetero_linr import HETERO_LINR
 from fedloom.components.hetero_lr import HETERO_LR
 from fedloom.components.hetero_pearson import HETERO_PEARSON
 from fedloom.components.hetero_poisson import HETERO_POISSON
 from fedloom.components.intersection import INTERSECTION
 from fedloom.components.reader import READER
+from fedloom.components.sample_weight import SAMPLE_WEIGHT
+from fedloom.components.union import UNION
 from fedloom.federation import Context
 
 DECLARATIONS: tuple[ComponentDef, ...] = (
     READER,
     DATA_TRANSFORM,
     INTERSECTION,
+    HETERO_DATA_SPLIT,
+    UNION,
+    FEDERATED_SAMPLE,
+    SAMPLE_WEIGHT,
     DATA_STATISTICS,
     HETERO_PEARSON,
+    FEATURE_SCALE,
     HETERO_LR,
     HETERO_LINR,
     HETERO_POISSON,
