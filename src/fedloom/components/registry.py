@@ -31,8 +31,10 @@ from fedloom.components.hetero_lr import HETERO_LR
 from fedloom.components.hetero_pearson import HETERO_PEARSON
 from fedloom.components.hetero_poisson import HETERO_POISSON
 from fedloom.components.intersection import INTERSECTION
+from fedloom.components.psi import PSI
 from fedloom.components.reader import READER
 from fedloom.components.sample_weight import SAMPLE_WEIGHT
+from fedloom.components.scorecard import SCORECARD
 from fedloom.components.union import UNION
 from fedloom.federation import Context
 
@@ -50,6 +52,8 @@ DECLARATIONS: tuple[ComponentDef, ...] = (
     HETERO_LR,
     HETERO_LINR,
     HETERO_POISSON,
+    SCORECARD,
+    PSI,
     EVALUATION,
 )
 """Every module fedloom runs, in the order they are listed to users."""
