@@ -23,14 +23,16 @@ from fedloom.components.base import (
 from fedloom.components.data_statistics import DATA_STATISTICS
 from fedloom.components.data_transform import DATA_TRANSFORM
 from fedloom.components.evaluation import EVALUATION
-from fedloom.components.federated_sample import FEDERATED_SAMPLE
 from fedloom.components.feature_scale import FEATURE_SCALE
+from fedloom.components.federated_sample import FEDERATED_SAMPLE
 from fedloom.components.hetero_data_split import HETERO_DATA_SPLIT
+from fedloom.components.hetero_feature_binning import HETERO_FEATURE_BINNING
 from fedloom.components.hetero_linr import HETERO_LINR
 from fedloom.components.hetero_lr import HETERO_LR
 from fedloom.components.hetero_pearson import HETERO_PEARSON
 from fedloom.components.hetero_poisson import HETERO_POISSON
 from fedloom.components.intersection import INTERSECTION
+from fedloom.components.one_hot_encoder import ONE_HOT_ENCODER
 from fedloom.components.psi import PSI
 from fedloom.components.reader import READER
 from fedloom.components.sample_weight import SAMPLE_WEIGHT
@@ -46,9 +48,11 @@ DECLARATIONS: tuple[ComponentDef, ...] = (
     UNION,
     FEDERATED_SAMPLE,
     SAMPLE_WEIGHT,
+    HETERO_FEATURE_BINNING,
     DATA_STATISTICS,
     HETERO_PEARSON,
     FEATURE_SCALE,
+    ONE_HOT_ENCODER,
     HETERO_LR,
     HETERO_LINR,
     HETERO_POISSON,
