@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from sklearn import metrics as skm
 
-from fedloom.ml.evaluation import multiclass_metrics
+from fedloom.ml.evaluation import multiclass_metrics, multiclass_report
 
 pytestmark = pytest.mark.unit
 
@@ -32,3 +34,26 @@ def test_bad_input_is_named() -> None:
         multiclass_metrics([0.0, 1.0], [0.0])
     with pytest.raises(ValueError, match="predicted must be finite"):
         multiclass_metrics([0.0, 1.0], [0.0, float("nan")])
+
+
+def test_report_adds_micro_averages_and_counts_as_sklearn() -> None:
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 4, size=200).astype(float)
+    predicted = np.where(rng.random(200) < 0.6, y, rng.integers(0, 4, size=200)).astype(float)
+    report = multiclass_report(y, predicted)
+    assert report["classes"] == ["0", "1", "2", "3"]
+    assert report["accuracy"] == pytest.approx(skm.accuracy_score(y, predicted))
+    for average in ("macro", "micro"):
+        key = "" if average == "macro" else "_micro"
+        assert report[f"precision{key}"] == pytest.approx(
+            skm.precision_score(y, predicted, average=average)
+        )
+        assert report[f"recall{key}"] == pytest.approx(
+            skm.recall_score(y, predicted, average=average)
+        )
+    per_class = skm.precision_score(y, predicted, average=None)
+    for c in range(4):
+        entry = report["per_class"][str(c)]
+        assert entry["precision"] == pytest.approx(per_class[c])
+        assert entry["support"] == int(np.sum(y == c))
+        assert entry["predicted"] == int(np.sum(predicted == c))

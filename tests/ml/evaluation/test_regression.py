@@ -10,7 +10,19 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from fedloom.ml.evaluation import RegressionReport, evaluate_regression, mae, r2, rmse
+from fedloom.ml.evaluation import (
+    REGRESSION_METRIC_FUNCTIONS,
+    RegressionReport,
+    evaluate_regression,
+    explained_variance,
+    mae,
+    mean_squared_log_error,
+    median_absolute_error,
+    mse,
+    r2,
+    regression_values,
+    rmse,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -129,3 +141,42 @@ def test_rejects_two_dimensional_input(func: Any) -> None:
 def test_rejects_non_numeric_input(func: Any) -> None:
     with pytest.raises(ValueError, match="pred must be numeric"):
         func([1.0, 2.0], ["a", "b"])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fate_regression_metrics_match_sklearn(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    y = rng.gamma(2.0, 3.0, size=300)
+    pred = np.abs(y + rng.normal(0.2, 1.5, size=300))
+    values = regression_values(y, pred, list(REGRESSION_METRIC_FUNCTIONS))
+    assert values == pytest.approx(
+        {
+            "explained_variance": skm.explained_variance_score(y, pred),
+            "mean_absolute_error": skm.mean_absolute_error(y, pred),
+            "mean_squared_error": skm.mean_squared_error(y, pred),
+            "mean_squared_log_error": skm.mean_squared_log_error(y, pred),
+            "median_absolute_error": skm.median_absolute_error(y, pred),
+            "r2_score": skm.r2_score(y, pred),
+            "root_mean_squared_error": math.sqrt(skm.mean_squared_error(y, pred)),
+        },
+        rel=1e-12,
+    )
+    assert mse(y, pred) == values["mean_squared_error"]
+    assert median_absolute_error(y, pred) == values["median_absolute_error"]
+    assert explained_variance(y, pred) == values["explained_variance"]
+    assert mean_squared_log_error(y, pred) == values["mean_squared_log_error"]
+
+
+@pytest.mark.parametrize(("pred", "expected"), [([4.0, 4.0], 1.0), ([3.0, 4.0], 0.0)])
+def test_explained_variance_of_constant_targets_follows_sklearn(
+    pred: list[float], expected: float
+) -> None:
+    assert explained_variance([3.0, 3.0], pred) == expected
+    assert skm.explained_variance_score([3.0, 3.0], pred) == expected
+
+
+def test_msle_refuses_negative_values_and_unknown_names() -> None:
+    with pytest.raises(ValueError, match=r"values >= 0; pred has -1.0 at index 1"):
+        mean_squared_log_error([1.0, 2.0], [1.0, -1.0])
+    with pytest.raises(ValueError, match="unknown regression metric 'mape'"):
+        regression_values([1.0], [1.0], ["mape"])

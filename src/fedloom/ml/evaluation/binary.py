@@ -215,7 +215,9 @@ def confusion_at(y: ArrayLike, scores: ArrayLike, threshold: float = 0.5) -> Con
     return _confusion_at(labels, values, _validate_threshold(threshold))
 
 
-def lift_gain_table(y: ArrayLike, scores: ArrayLike, n_bins: int = 10) -> list[LiftGainRow]:
+def lift_gain_table(
+    y: ArrayLike, scores: ArrayLike, n_bins: int | np.integer[Any] = 10
+) -> list[LiftGainRow]:
     """Return a lift/gain table over ``n_bins`` near-equal bins of descending score.
 
     Samples are sorted by score, highest first (ties keep their input order), and split with
@@ -228,7 +230,7 @@ def lift_gain_table(y: ArrayLike, scores: ArrayLike, n_bins: int = 10) -> list[L
 
 
 def evaluate_binary(
-    y: ArrayLike, scores: ArrayLike, threshold: float = 0.5, n_bins: int = 10
+    y: ArrayLike, scores: ArrayLike, threshold: float = 0.5, n_bins: int | np.integer[Any] = 10
 ) -> BinaryReport:
     """Compute every binary metric in this module at once and bundle them in a report.
 
@@ -398,7 +400,7 @@ def _validate_threshold(threshold: float) -> float:
     return value
 
 
-def _validate_n_bins(n_bins: int, n_samples: int) -> int:
+def _validate_n_bins(n_bins: int | np.integer[Any], n_samples: int) -> int:
     if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer):
         raise ValueError(f"n_bins must be an integer; got {n_bins!r}")
     if not 1 <= n_bins <= n_samples:
