@@ -23,6 +23,7 @@ from fedloom.components.base import (
 from fedloom.components.data_statistics import DATA_STATISTICS
 from fedloom.components.data_transform import DATA_TRANSFORM
 from fedloom.components.evaluation import EVALUATION
+from fedloom.components.feature_imputation import FEATURE_IMPUTATION
 from fedloom.components.feature_scale import FEATURE_SCALE
 from fedloom.components.federated_sample import FEDERATED_SAMPLE
 from fedloom.components.hetero_data_split import HETERO_DATA_SPLIT
@@ -51,6 +52,7 @@ DECLARATIONS: tuple[ComponentDef, ...] = (
     HETERO_FEATURE_BINNING,
     DATA_STATISTICS,
     HETERO_PEARSON,
+    FEATURE_IMPUTATION,
     FEATURE_SCALE,
     ONE_HOT_ENCODER,
     HETERO_LR,
