@@ -11,6 +11,8 @@ What a task does follows from its inputs, as in FATE:
 
 The guest announces which to the hosts and the arbiter (the arbiter has no data inputs to
 tell from). Output data (guest only): FATE's prediction columns — see :mod:`._glm_output`.
+Instance weights of the guest's training rows (a SampleWeight upstream) weigh its fit; a
+host's table never carries any (weights live at the guest).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class GuestAlgorithm(Protocol):
         validate: tuple[Vector, Vector] | None = ...,
         offset: Vector | None = ...,
         validate_offset: Vector | None = ...,
+        weights: Vector | None = ...,
     ) -> HeteroLRModel: ...
 
     def predict(
@@ -237,7 +240,14 @@ def _arbiter(spec: GlmSpec, call: TaskCall, loaded: LoadedModel | None) -> TaskR
 def _fit(
     spec: GlmSpec, call: TaskCall, loaded: LoadedModel | None, train: InputArtifact
 ) -> TaskResult:
-    table, offset = _prepared(spec, call, _table(train, call, "training"))
+    raw = _table(train, call, "training")
+    weights = raw.weights
+    if weights is not None and call.role == "host":
+        raise ComponentError(
+            f"{call.module}: the host's training rows carry instance weights; weights live at "
+            "the guest (run SampleWeight's weights at the guest only)"
+        )
+    table, offset = _prepared(spec, call, raw)
     header = loaded.header if loaded is not None else list(table.header)
     x = aligned(table, header, "training")
     validate = call.inputs.get("validate_data")
@@ -249,6 +259,10 @@ def _fit(
         return _fit_host(spec, call, loaded, x, x_val, header)
     labels, classes = spec.labels(call, table)
     if _param(call).cv_param.need_cv:
+        if weights is not None:
+            raise ComponentError(
+                f"{call.module}: cross validation with instance weights is not implemented"
+            )
         if len(classes) > 2:
             raise ComponentError(
                 f"{call.module}: cross validation of one-vs-rest models is not implemented"
@@ -275,7 +289,14 @@ def _fit(
         pair = (x_val, y_val) if per_epoch and x_val is not None and y_val is not None else None
         models.append(
             guest.fit(
-                ctx, x, y, warm_start=warm, validate=pair, offset=offset, validate_offset=v_offset
+                ctx,
+                x,
+                y,
+                warm_start=warm,
+                validate=pair,
+                offset=offset,
+                validate_offset=v_offset,
+                weights=weights,
             )
         )
         scores.append(guest.predict(ctx, x, models[-1], offset))

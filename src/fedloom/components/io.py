@@ -1,7 +1,8 @@
 """Artifacts on disk: data tables as ``.npz`` (read with ``allow_pickle=False``), models as JSON.
 
 A data table holds ``ids`` (unicode), ``header`` (unicode), ``features`` (float64, one column
-per header name; NaN marks a missing cell), optional ``labels`` (float64) and ``meta`` (one
+per header name; NaN marks a missing cell), optional ``labels`` (float64), optional
+``weights`` (float64, finite, one instance weight per row: SampleWeight's) and ``meta`` (one
 JSON string: what produced the table and how to read it). Nothing is ever pickled.
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 from fedloom.components.base import ComponentError
 from fedloom.data import Table
 
-_KEYS = frozenset({"ids", "header", "features", "labels", "meta"})
+_KEYS = frozenset({"ids", "header", "features", "labels", "weights", "meta"})
 
 
 def save_table(path: str | Path, table: Table, meta: dict[str, Any] | None = None) -> Path:
@@ -43,6 +44,11 @@ def save_table(path: str | Path, table: Table, meta: dict[str, Any] | None = Non
         if labels.size != rows:
             raise ValueError(f"{labels.size} labels for {rows} rows")
         arrays["labels"] = labels
+    if table.weights is not None:
+        weights = np.asarray(table.weights, dtype=np.float64).reshape(-1)
+        if weights.size != rows or not np.all(np.isfinite(weights)):
+            raise ValueError(f"the weights must be {rows} finite values")
+        arrays["weights"] = weights
     savez: Callable[..., None] = np.savez
     return _atomic_write(Path(path), lambda handle: savez(handle, **arrays))
 
@@ -75,6 +81,13 @@ def load_table_with_meta(path: str | Path) -> tuple[Table, dict[str, Any]]:
     labels = arrays.get("labels")
     if labels is not None and (labels.dtype != np.float64 or labels.shape != (ids.size,)):
         raise ComponentError(f"{path}: labels must be float64 of shape ({ids.size},)")
+    weights = arrays.get("weights")
+    if weights is not None and (
+        weights.dtype != np.float64
+        or weights.shape != (ids.size,)
+        or not np.all(np.isfinite(weights))
+    ):
+        raise ComponentError(f"{path}: weights must be finite float64 of shape ({ids.size},)")
     meta: dict[str, Any] = {}
     if "meta" in arrays:
         raw = arrays["meta"]
@@ -88,7 +101,7 @@ def load_table_with_meta(path: str | Path) -> tuple[Table, dict[str, Any]]:
             raise ComponentError(f"{path}: meta must be a JSON object")
         meta = loaded
     ids_list, header_list = [str(i) for i in ids.tolist()], [str(h) for h in header.tolist()]
-    return Table(ids_list, header_list, features, labels), meta
+    return Table(ids_list, header_list, features, labels, weights), meta
 
 
 def save_model(path: str | Path, model: dict[str, Any]) -> Path:

@@ -27,12 +27,14 @@ from fedloom.data.csv_table import (
 
 @dataclass
 class Table:
-    """One party's table: ids, feature names, feature matrix and (for the guest) labels."""
+    """One party's table: ids, feature names, feature matrix, (for the guest) labels and
+    optional per-row instance weights (SampleWeight's output; None: every row weighs 1)."""
 
     ids: list[str]
     header: list[str]
     features: NDArray[np.float64]
     labels: NDArray[np.float64] | None = None
+    weights: NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -45,6 +47,7 @@ class Table:
             list(self.header),
             self.features[idx],
             None if self.labels is None else self.labels[idx],
+            None if self.weights is None else self.weights[idx],
         )
 
 

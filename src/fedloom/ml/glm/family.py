@@ -19,6 +19,9 @@ Per batch each host sends the guest the encrypted values its family names
 
 Losses with more than one host would need cross products of the hosts' values, so the loss
 (``early_stop`` 'diff' / 'abs') needs one host; 'weight_diff' works with several.
+
+With instance weights ``w`` (SampleWeight) the guest multiplies each row's residual by ``w_i``
+and the loss sums ``w_i·loss_i`` (the ``weights`` argument of :meth:`Family.loss`).
 """
 
 from __future__ import annotations
@@ -64,9 +67,16 @@ class Family:
         raise NotImplementedError
 
     def loss(
-        self, forward: CipherVector, extra: CipherVector, z: Vector, y: Vector, frac_bits: int
+        self,
+        forward: CipherVector,
+        extra: CipherVector,
+        z: Vector,
+        y: Vector,
+        frac_bits: int,
+        weights: Vector | None = None,
     ) -> CipherVector:
-        """The encrypted data loss (summed over the batch, length 1); one host's values."""
+        """The encrypted data loss (summed over the batch, each row times its weight, length
+        1); one host's values."""
         raise NotImplementedError
 
     def predict(self, z: Vector) -> Vector:
@@ -96,10 +106,21 @@ class Logistic(Family):
         return forward.mul(0.25, frac_bits=2) + (0.25 * z + 0.5 - y)
 
     def loss(
-        self, forward: CipherVector, extra: CipherVector, z: Vector, y: Vector, frac_bits: int
+        self,
+        forward: CipherVector,
+        extra: CipherVector,
+        z: Vector,
+        y: Vector,
+        frac_bits: int,
+        weights: Vector | None = None,
     ) -> CipherVector:
         """``Σ log 2 − ½·y'·z + ⅛·z²`` expanded so that only ``z_h`` is encrypted."""
         signed = 2.0 * y - 1.0
+        if weights is not None:
+            w = weights
+            cross = forward.dot((w * (0.25 * z - 0.5 * signed))[:, None])
+            plain = float(w @ (_LOG2 - 0.5 * signed * z + 0.125 * z * z))
+            return cross + extra.dot(w[:, None], frac_bits).mul(0.125, frac_bits=3) + plain
         cross = forward.dot((0.25 * z - 0.5 * signed)[:, None])
         plain = y.size * _LOG2 - 0.5 * float(signed @ z) + 0.125 * float(z @ z)
         return cross + extra.sum().mul(0.125, frac_bits=3) + plain
@@ -124,10 +145,23 @@ class Linear(Family):
         return forward + (z - y)
 
     def loss(
-        self, forward: CipherVector, extra: CipherVector, z: Vector, y: Vector, frac_bits: int
+        self,
+        forward: CipherVector,
+        extra: CipherVector,
+        z: Vector,
+        y: Vector,
+        frac_bits: int,
+        weights: Vector | None = None,
     ) -> CipherVector:
         """``Σ ½·(z_g − y)² + (z_g − y)·z_h + ½·z_h²``."""
         gap = z - y
+        if weights is not None:
+            w = weights
+            return (
+                forward.dot((w * gap)[:, None])
+                + extra.dot(w[:, None], frac_bits).mul(0.5, frac_bits=1)
+                + 0.5 * float(w @ (gap * gap))
+            )
         return (
             forward.dot(gap[:, None]) + extra.sum().mul(0.5, frac_bits=1) + 0.5 * float(gap @ gap)
         )
@@ -169,11 +203,18 @@ class Poisson(Family):
         return forward.mul(np.exp(z), frac_bits=frac_bits) - y
 
     def loss(
-        self, forward: CipherVector, extra: CipherVector, z: Vector, y: Vector, frac_bits: int
+        self,
+        forward: CipherVector,
+        extra: CipherVector,
+        z: Vector,
+        y: Vector,
+        frac_bits: int,
+        weights: Vector | None = None,
     ) -> CipherVector:
         """``Σ exp(z_g + offset)·exp(z_h) − y·(z_g + offset) − y·z_h``."""
-        mu = forward.dot(np.exp(z)[:, None], frac_bits)
-        return mu - extra.dot(y[:, None], frac_bits) - float(y @ z)
+        w = np.ones_like(y) if weights is None else weights
+        mu = forward.dot((w * np.exp(z))[:, None], frac_bits)
+        return mu - extra.dot((w * y)[:, None], frac_bits) - float((w * y) @ z)
 
     def predict(self, z: Vector) -> Vector:
         """``exp(z)``: the expected count (with the exposure in the offset)."""

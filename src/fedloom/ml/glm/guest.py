@@ -2,6 +2,10 @@
 
 The family (:mod:`.family`) supplies the residual, the loss and the prediction; an optional
 per-row ``offset`` (HeteroPoisson's ``log(exposure)``) is added to the guest's linear part.
+Optional instance ``weights`` (SampleWeight's) scale each row's residual and loss as FATE
+does: ``d_i·w_i``, the gradient still divided by the batch's row count, so hosts divide as
+before and learn nothing about the weights but that some are used (the residual's
+fixed-point scale).
 """
 
 from __future__ import annotations
@@ -52,6 +56,15 @@ def _check_labels(y: ArrayLike, rows: int, family: Family) -> Vector:
     return family.check_labels(labels)
 
 
+def _weights(weights: ArrayLike | None, rows: int) -> Vector | None:
+    if weights is None:
+        return None
+    values = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if values.size != rows or not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError(f"the instance weights must be {rows} finite values ≥ 0")
+    return values
+
+
 def _offset(offset: ArrayLike | None, rows: int, what: str) -> Vector:
     if offset is None:
         return np.zeros(rows)
@@ -64,6 +77,9 @@ def _offset(offset: ArrayLike | None, rows: int, what: str) -> Vector:
 class GlmGuest(GlmParty):
     """The guest's side of fit and predict; subclasses set ``family``."""
 
+    _row_weights: Vector | None = None
+    """The instance weights of the rows being fitted (None: every row weighs 1)."""
+
     def fit(
         self,
         ctx: Context,
@@ -74,6 +90,7 @@ class GlmGuest(GlmParty):
         validate: tuple[ArrayLike, ArrayLike] | None = None,
         offset: ArrayLike | None = None,
         validate_offset: ArrayLike | None = None,
+        weights: ArrayLike | None = None,
     ) -> HeteroLRModel:
         """Train on the aligned rows ``x`` (guest features) with labels ``y``.
 
@@ -82,7 +99,8 @@ class GlmGuest(GlmParty):
         ``validate`` (aligned validation features and labels) is scored after the epochs
         ``validation_freqs`` names; hosts send partial scores of those rows and learn only
         whether to stop and, with early stopping, which epoch's weights to keep. ``offset``
-        and ``validate_offset`` are added to the linear predictor of each row.
+        and ``validate_offset`` are added to the linear predictor of each row. ``weights``
+        (one finite value ≥ 0 per row) weigh each row's gradient and loss.
         """
         param = self.param
         check_topology(ctx, param, self.family)
@@ -90,6 +108,7 @@ class GlmGuest(GlmParty):
         labels = _check_labels(y, features.shape[0], self.family)
         rows, width = features.shape
         shift = _offset(offset, rows, "training")
+        self._row_weights = _weights(weights, rows)
         checker = self._validation(features.shape[1], validate, validate_offset)
         fit_ctx = ctx.sub("fit")
         key = receive_public_key(fit_ctx, param.encrypt_param.backend)
@@ -124,7 +143,7 @@ class GlmGuest(GlmParty):
                 coef = self._batch(
                     b_ctx,
                     key,
-                    (design[idx], labels[idx], shift[idx], batch.real),
+                    (design[idx], labels[idx], shift[idx], batch.real, self._weighed(idx)),
                     coef,
                     stepper,
                     epoch,
@@ -215,13 +234,13 @@ class GlmGuest(GlmParty):
         self,
         ctx: Context,
         key: PublicKey,
-        data: tuple[Vector, Vector, Vector, NDArray[np.int64] | None],
+        data: tuple[Vector, Vector, Vector, NDArray[np.int64] | None, Vector | None],
         coef: Vector,
         stepper: PlainStep | SqnParty,
         epoch: int,
         more: bool,
     ) -> Vector:
-        x, y, shift, real = data
+        x, y, shift, real, w = data
         param, family, rows = self.param, self.family, x.shape[0]
         z_guest = x @ coef + shift
         forwards = [
@@ -239,6 +258,8 @@ class GlmGuest(GlmParty):
             keep = np.zeros(rows)
             keep[real] = 1.0
             residual = residual.mul(keep, frac_bits=0)
+        if w is not None:  # FATE's instance weights: d_i·w_i
+            residual = residual.mul(w, frac_bits=frac_bits)
         residual = residual.rerandomize()
         ctx.hosts.put("residual", residual)
         if more:
@@ -255,7 +276,8 @@ class GlmGuest(GlmParty):
                     z_guest[real],
                     y[real],
                 )
-            data_loss = family.loss(z_hosts, extra, z_guest, y, frac_bits)
+                w = None if w is None else w[real]
+            data_loss = family.loss(z_hosts, extra, z_guest, y, frac_bits, w)
             penalty = host_penalty + stepper.optimizer.penalty_loss(coef)
             ctx.arbiter.put("loss", CipherVector.concat([data_loss, penalty]).rerandomize())
         trained = rows if real is None else real.size
@@ -275,10 +297,18 @@ class GlmGuest(GlmParty):
         total = forwards[0]
         for other in forwards[1:]:
             total = total + other
-        combined = self.family.curvature(total, x @ s).rerandomize()
+        combined = self.family.curvature(total, x @ s)
+        weights = self._weighed(sample)
+        if weights is not None:
+            combined = combined.mul(weights, frac_bits=self.param.feature_frac_bits)
+        combined = combined.rerandomize()
         ctx.hosts.put("hess_residual", combined)
         frac_bits = self.param.feature_frac_bits
         return exchange_gradient(ctx, key, combined.dot(x, frac_bits), self.masking) / sample.size
+
+    def _weighed(self, rows: NDArray[np.int64]) -> Vector | None:
+        """The instance weights of ``rows`` (None: unweighted training)."""
+        return None if self._row_weights is None else self._row_weights[rows]
 
     def predict(
         self,
