@@ -33,6 +33,7 @@ from fedloom.components.hetero_lr import HETERO_LR
 from fedloom.components.hetero_pearson import HETERO_PEARSON
 from fedloom.components.hetero_poisson import HETERO_POISSON
 from fedloom.components.intersection import INTERSECTION
+from fedloom.components.label_transform import LABEL_TRANSFORM
 from fedloom.components.one_hot_encoder import ONE_HOT_ENCODER
 from fedloom.components.psi import PSI
 from fedloom.components.reader import READER
@@ -55,6 +56,7 @@ DECLARATIONS: tuple[ComponentDef, ...] = (
     FEATURE_IMPUTATION,
     FEATURE_SCALE,
     ONE_HOT_ENCODER,
+    LABEL_TRANSFORM,
     HETERO_LR,
     HETERO_LINR,
     HETERO_POISSON,
