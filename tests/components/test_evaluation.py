@@ -3,6 +3,7 @@ between a model's train and validate scores, curves as JSON data; checked agains
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,28 @@ def test_need_run_false_other_roles_and_non_prediction_inputs(tmp_path: Path) ->
     one_class, _, _ = binary_table(tmp_path / "p.npz", 1, rows=1)
     with pytest.raises(ComponentError, match="one class only"):
         evaluate(tmp_path, {}, one_class)
+
+
+@pytest.mark.integration
+def test_heterolr_one_vs_rest_output_evaluates_as_multi(tmp_path: Path) -> None:
+    glm: Any = importlib.import_module("test_glm_lr")  # the GLM tests' three-party harness
+    tables = glm.make_split(tmp_path, rows=150, classes=3)
+    trained = glm.train(tables, tmp_path / "lr", {**glm.BASE, "max_iter": 5})
+    guest = trained[glm.GUEST]
+    path = guest.data["data"]
+    params = {"eval_type": "multi", "unfold_multi_result": True}
+    metrics = run_task(
+        "Evaluation",
+        "guest",
+        9999,
+        context(),
+        params,
+        {"data": InputArtifact("data", path)},
+        tmp_path / "ev",
+    ).metrics
+    producer = next(k for k in metrics if "_class_" not in k)
+    assert metrics[producer]["train"]["accuracy"] == pytest.approx(
+        guest.metrics["train"]["accuracy"]
+    )
+    assert {f"{producer}_class_{c}" for c in "012"} <= set(metrics)
+    assert 0.5 < metrics[f"{producer}_class_0"]["train"]["auc"] <= 1.0
