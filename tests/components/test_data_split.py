@@ -120,3 +120,19 @@ def test_parameters_fate_refuses_are_refused() -> None:
     ):
         with pytest.raises(ValueError):
             DataSplitParam.model_validate(bad)
+
+
+@pytest.mark.integration
+def test_weights_follow_the_rows_into_each_part(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    ids = [f"r{i:02d}" for i in range(40)]
+    weights = rng.uniform(0.5, 2.0, size=40)
+    guest = save_table(
+        tmp_path / "g.npz", Table(ids, ["a"], rng.normal(size=(40, 1)), np.zeros(40), weights)
+    )
+    host = save_table(tmp_path / "h.npz", Table(ids, ["b"], rng.normal(size=(40, 1))))
+    parts = split((guest, host), tmp_path / "s", test_size=0.5, random_state=2)
+    for part in parts["guest"]:
+        assert part.weights is not None
+        expected = [weights[ids.index(i)] for i in part.ids]
+        np.testing.assert_array_equal(part.weights, expected)
