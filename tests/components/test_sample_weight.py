@@ -276,3 +276,22 @@ def _arrays(**extra: Any) -> dict[str, Any]:
         "features": np.ones((1, 1)),
         **extra,
     }
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("optimizer", ["rmsprop", "sqn"])
+def test_unit_weights_train_the_unweighted_model(tmp_path: Path, optimizer: str) -> None:
+    guest, host = _problem(tmp_path, "HeteroLR")
+    ones = Table(guest.ids, guest.header, guest.features, guest.labels, np.ones(len(guest)))
+    paths = [
+        save_table(tmp_path / f"{n}.npz", t)
+        for n, t in (("plain", guest), ("ones", ones), ("host", host))
+    ]
+    params = {**SGD, "optimizer": optimizer, "learning_rate": 0.2, "max_iter": 4}
+    if optimizer == "sqn":
+        params["sqn_param"] = {"update_interval_L": 1, "sample_size": 20, "random_seed": 3}
+    g_plain, h_plain = _train("HeteroLR", paths[0], paths[2], tmp_path / "p", params)
+    g_ones, h_ones = _train("HeteroLR", paths[1], paths[2], tmp_path / "o", params)
+    assert g_ones["weight"] == pytest.approx(g_plain["weight"], rel=1e-12)
+    assert h_ones["weight"] == pytest.approx(h_plain["weight"], rel=1e-12)
+    assert g_ones["intercept"] == pytest.approx(g_plain["intercept"], rel=1e-12)
