@@ -20,6 +20,7 @@ from fedloom.components.base import (
     TaskHooks,
     TaskResult,
 )
+from fedloom.components.column_expand import COLUMN_EXPAND
 from fedloom.components.data_statistics import DATA_STATISTICS
 from fedloom.components.data_transform import DATA_TRANSFORM
 from fedloom.components.evaluation import EVALUATION
@@ -44,6 +45,7 @@ from fedloom.federation import Context
 
 DECLARATIONS: tuple[ComponentDef, ...] = (
     READER,
+    COLUMN_EXPAND,
     DATA_TRANSFORM,
     INTERSECTION,
     HETERO_DATA_SPLIT,
