@@ -29,6 +29,7 @@ from fedloom.components.feature_scale import FEATURE_SCALE
 from fedloom.components.federated_sample import FEDERATED_SAMPLE
 from fedloom.components.hetero_data_split import HETERO_DATA_SPLIT
 from fedloom.components.hetero_feature_binning import HETERO_FEATURE_BINNING
+from fedloom.components.hetero_feature_selection import HETERO_FEATURE_SELECTION
 from fedloom.components.hetero_linr import HETERO_LINR
 from fedloom.components.hetero_lr import HETERO_LR
 from fedloom.components.hetero_pearson import HETERO_PEARSON
@@ -55,6 +56,7 @@ DECLARATIONS: tuple[ComponentDef, ...] = (
     HETERO_FEATURE_BINNING,
     DATA_STATISTICS,
     HETERO_PEARSON,
+    HETERO_FEATURE_SELECTION,
     FEATURE_IMPUTATION,
     FEATURE_SCALE,
     ONE_HOT_ENCODER,
