@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from pathlib import Path
 from typing import Any
@@ -156,3 +157,19 @@ def test_fate_scorecard_job_parses() -> None:
     }
     plan = parse_job(dsl, conf)
     assert plan.component("scorecard_0").module == "Scorecard"
+
+
+@pytest.mark.integration
+def test_scores_a_heterolr_output(tmp_path: Path) -> None:
+    glm: Any = importlib.import_module("test_glm_lr")  # the GLM tests' three-party harness
+    trained = glm.train(glm.make_split(tmp_path), tmp_path / "lr", glm.BASE)
+    guest = trained[glm.GUEST]
+    result = scorecard(tmp_path, {}, guest.data["data"])
+    before, _ = load_table_with_meta(guest.data["data"])
+    after, meta = load_table_with_meta(result.data["data"])
+    p = before.features[:, before.header.index("predict_score")]
+    assert after.ids == before.ids and meta["type"] == "train"
+    assert after.labels is not None and before.labels is not None
+    np.testing.assert_array_equal(after.labels, before.labels)
+    expected = np.clip(500 + 20 / math.log(2) * np.log((1 - p) / p), 0, 1500)
+    np.testing.assert_allclose(after.features[:, 1], expected, rtol=1e-12)
