@@ -240,6 +240,12 @@ def test_need_run_false_other_roles_and_non_prediction_inputs(tmp_path: Path) ->
     one_class, _, _ = binary_table(tmp_path / "p.npz", 1, rows=1)
     with pytest.raises(ComponentError, match="one class only"):
         evaluate(tmp_path, {}, one_class)
+    nan = Table(
+        ["a", "b"], ["predict_result", "predict_score"], np.ones((2, 2)), np.array([0, np.nan])
+    )
+    nan_path = save_table(tmp_path / "nan.npz", nan, {"producer": "lr_0"})
+    with pytest.raises(ComponentError, match="'data': y must be finite"):
+        evaluate(tmp_path, {"eval_type": "multi"}, nan_path)
 
 
 @pytest.mark.integration

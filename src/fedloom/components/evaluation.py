@@ -170,7 +170,10 @@ def run_evaluation(call: TaskCall) -> TaskResult:
             scores[(producer, data_type)] = (labels, column)
         elif param.eval_type == "multi":
             predicted = table.features[:, table.header.index("predict_result")]
-            result = multi_metrics(labels, predicted, names)
+            try:
+                result = multi_metrics(labels, predicted, names)
+            except ValueError as exc:
+                raise ComponentError(f"Evaluation input {key!r}: {exc}") from None
             if param.unfold_multi_result:
                 for cls, values in _unfold(key, labels, meta).items():
                     entry = metrics.setdefault(f"{producer}_class_{cls}", {})
@@ -239,7 +242,10 @@ def _unfold(key: str, labels: Vector, meta: dict[str, Any]) -> dict[str, dict[st
     for j, (cls, value) in enumerate(zip(classes, values, strict=True)):
         target = (labels == value).astype(np.float64)
         if 0 < target.sum() < target.size:
-            out[cls] = binary_metrics(target, matrix[:, j], names, 0.5)
+            try:
+                out[cls] = binary_metrics(target, matrix[:, j], names, 0.5)
+            except ValueError as exc:
+                raise ComponentError(f"Evaluation input {key!r}, class {cls}: {exc}") from None
         else:
             out[cls] = {"count": int(target.size), "positives": int(target.sum())}
     return out
