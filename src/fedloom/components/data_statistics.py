@@ -33,13 +33,20 @@ from fedloom.components.base import (
 from fedloom.components.io import json_safe, load_table_with_meta, save_model, save_table
 from fedloom.ml.statistics import LEGAL_STATISTICS, column_statistics, is_percentile
 
-__all__ = ["DATA_STATISTICS", "StatisticsParam", "run_data_statistics", "selected_columns"]
+__all__ = [
+    "DATA_STATISTICS",
+    "STATISTIC_ALIASES",
+    "StatisticsParam",
+    "run_data_statistics",
+    "selected_columns",
+]
 
-_ALIASES = {
+STATISTIC_ALIASES: dict[str, str] = {
     "std": "stddev",
     "standard_deviation": "stddev",
     "coefficient_of_variation": "coefficient_of_variance",
 }
+"""Other spellings of FATE statistic names → the name in the model."""
 
 
 def selected_columns(
@@ -89,7 +96,9 @@ class StatisticsParam(FateParam):
             name = raw.lower()
             if name == "summary" and isinstance(value, str):
                 continue
-            if _ALIASES.get(name, name) not in LEGAL_STATISTICS and not is_percentile(name):
+            if STATISTIC_ALIASES.get(name, name) not in LEGAL_STATISTICS and not is_percentile(
+                name
+            ):
                 raise ValueError(
                     f"unknown statistic {raw!r}: use 'summary', a percentile such as '95%', "
                     f"or {', '.join(LEGAL_STATISTICS)}"
@@ -112,7 +121,7 @@ class StatisticsParam(FateParam):
         raw = [self.statistics] if isinstance(self.statistics, str) else self.statistics
         out: list[str] = []
         for name in raw:
-            name = _ALIASES.get(name.lower(), name.lower())
+            name = STATISTIC_ALIASES.get(name.lower(), name.lower())
             if name not in out:
                 out.append(name)
         return out

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from fedloom.components.base import ComponentError, TaskCall
-from fedloom.components.data_statistics import selected_columns
+from fedloom.components.data_statistics import STATISTIC_ALIASES, selected_columns
 from fedloom.components.hetero_feature_selection_inputs import Isometric, merged_iv
 from fedloom.components.hetero_feature_selection_param import FeatureSelectionParam, Rule
 from fedloom.data import Table
@@ -116,9 +116,11 @@ class SelectionRun:
         """``statistic_filter``: by this party's DataStatistics model."""
         if self.iso.statistics is None:
             raise ComponentError("statistic_filter needs a DataStatistics isometric_model")
-        return self._by_rules(
-            "statistic_filter", self.param.statistic_param.rules(), self.iso.statistics
-        )
+        lookup = dict(self.iso.statistics)
+        for alias, name in STATISTIC_ALIASES.items():
+            if name in lookup:
+                lookup.setdefault(alias, lookup[name])
+        return self._by_rules("statistic_filter", self.param.statistic_param.rules(), lookup)
 
     def vif_filter(self) -> Result:
         """``vif_filter``: by this party's HeteroPearson ``local_vif``."""
@@ -129,6 +131,12 @@ class SelectionRun:
         return self._by_rules(
             "vif_filter", self.param.vif_param.rules(), {"vif": self.iso.local_vif}
         )
+
+    def psi_filter(self) -> Result:
+        """``psi_filter``: by this party's PSI model (column stability between two tables)."""
+        if self.iso.psi is None:
+            raise ComponentError("psi_filter needs a PSI isometric_model")
+        return self._by_rules("psi_filter", self.param.psi_param.rules(), {"psi": self.iso.psi})
 
     def coefficient_of_variation_value_thres(self) -> Result:
         """Keep columns whose std / mean reaches ``value_threshold``."""

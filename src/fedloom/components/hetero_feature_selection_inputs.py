@@ -4,7 +4,8 @@
   also ``host_results``: ``[{party_id, binning_result: {"host_<party id>_<position>": ...}}]``);
 - a DataStatistics model (``model_param.self_values``: ``header`` and ``results``);
 - a HeteroPearson model (``model_param``: ``names``, ``shapes``, ``corr``, ``local_corr``,
-  ``local_vif``).
+  ``local_vif``);
+- a PSI model (``model_param.total_score``: column → PSI).
 
 Each is recognised by its ``module`` field, or else by its ``model_param`` keys (FATE's order
 of ``isometric_model`` inputs does not matter here). These files are this party's own, so
@@ -39,6 +40,8 @@ class Isometric:
     local_corr: np.ndarray[Any, Any] | None = None
     corr: np.ndarray[Any, Any] | None = None
     local_vif: dict[str, float] | None = None
+    psi: dict[str, float] | None = None
+    """column → PSI (a PSI model's ``total_score``)."""
 
 
 def _kind(model: dict[str, Any]) -> str:
@@ -52,9 +55,11 @@ def _kind(model: dict[str, Any]) -> str:
         return "statistics"
     if module == "HeteroPearson" or "local_corr" in param:
         return "pearson"
+    if module == "PSI" or "total_score" in param:
+        return "psi"
     raise ComponentError(
-        "HeteroFeatureSelection reads HeteroFeatureBinning, DataStatistics and HeteroPearson "
-        f"models; got {module or 'an unknown model'}"
+        "HeteroFeatureSelection reads HeteroFeatureBinning, DataStatistics, HeteroPearson and "
+        f"PSI models; got {module or 'an unknown model'}"
     )
 
 
@@ -169,6 +174,13 @@ def _pearson(param: dict[str, Any], into: Isometric) -> None:
         into.local_vif = dict(zip(into.local_names, vif, strict=True))
 
 
+def _psi(param: dict[str, Any], into: Isometric) -> None:
+    total = param.get("total_score")
+    if not isinstance(total, dict):
+        raise ComponentError("the PSI model has no total_score")
+    into.psi = {str(k): _number(v, f"the PSI of {k!r}") for k, v in total.items()}
+
+
 def load_isometric(call: TaskCall) -> Isometric:
     """The task's ``isometric_model`` inputs (any order), one of each kind at most. A host's
     binning model has no IVs (the guest judges host features), so a host only checks it is
@@ -184,7 +196,7 @@ def load_isometric(call: TaskCall) -> Isometric:
         seen.add(kind)
         if kind == "binning" and call.role != "guest":
             continue
-        {"binning": _binning, "statistics": _statistics, "pearson": _pearson}[kind](
+        {"binning": _binning, "statistics": _statistics, "pearson": _pearson, "psi": _psi}[kind](
             model["model_param"], out
         )
     return out

@@ -39,6 +39,7 @@ FILTERS: tuple[str, ...] = (
     "vif_filter",
     "coefficient_of_variation_value_thres",
     "outlier_cols",
+    "psi_filter",
 )
 """Filter names fedloom runs (FATE's, including the names before FATE 1.5)."""
 REFUSED_FILTERS: Mapping[str, str] = {
@@ -46,7 +47,6 @@ REFUSED_FILTERS: Mapping[str, str] = {
     "fedloom has no HeteroSecureBoost module yet",
     "hetero_fast_sbt_filter": "it needs a HeteroFastSecureBoost model, which fedloom lacks",
     "homo_sbt_filter": "fedloom runs no homogeneous (horizontal) SecureBoost",
-    "psi_filter": "it needs a PSI model; fedloom has no PSI component yet",
 }
 FILTER_TYPES = ("threshold", "top_k", "top_percentile")
 
@@ -175,6 +175,21 @@ class VifParam(CommonFilterParam):
         return value
 
 
+class PsiFilterParam(CommonFilterParam):
+    """``psi_param``: population stability of a PSI model's ``total_score`` (keep stable,
+    i.e. low-PSI, columns by default)."""
+
+    metrics: StrictStr | list[StrictStr] = "psi"
+    take_high: StrictBool | list[StrictBool] = False
+
+    @field_validator("metrics")
+    @classmethod
+    def _psi(cls, value: str | list[str]) -> str | list[str]:
+        if any(m != "psi" for m in ([value] if isinstance(value, str) else value)):
+            raise ValueError("psi_param filters by 'psi' only")
+        return value
+
+
 class UniqueValueParam(FateParam):
     """FATE's UniqueValueParam: drop a column whose max − min is below ``eps``."""
 
@@ -267,6 +282,7 @@ class FeatureSelectionParam(FateParam):
     iv_param: IVFilterParam = IVFilterParam()
     statistic_param: CommonFilterParam = CommonFilterParam()
     vif_param: VifParam = VifParam()
+    psi_param: PsiFilterParam = PsiFilterParam()
     correlation_param: CorrelationFilterParam = CorrelationFilterParam()
     use_anonymous: StrictBool = False
     need_run: StrictBool = True
