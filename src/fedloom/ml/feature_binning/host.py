@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import gmpy2
 import numpy as np
 from numpy.typing import ArrayLike
 
-from fedloom.crypto import CipherVector, EncodingOverflowError, PublicKey
+from fedloom.crypto import CipherVector, PublicKey
+from fedloom.crypto.cipher import Mpz
 from fedloom.crypto.phe_backend import with_backend
 from fedloom.federation import Context, FederationError
 from fedloom.ml.feature_binning._common import (
     MAX_BINS,
+    Bins,
     ColumnBins,
     check_ends,
     check_matrix,
@@ -101,18 +104,45 @@ def bin_sums(labels: CipherVector, fitted: list[ColumnBins]) -> dict[str, object
     if total > MAX_BINS:
         raise ValueError(f"{total} bins in all; at most {MAX_BINS} are summed for the guest")
     rows = len(labels)
-    member = np.zeros((rows, total), dtype=np.float64)
-    offset = 0
+    bound = labels.bound_bits + max(rows - 1, 1).bit_length()
+    if bound > int(labels.public_key.codec.max_int).bit_length() - 1:
+        raise FederationError("the guest's labels are too wide to be summed without overflow")
+    sums: list[Mpz] = []
     for col in fitted:
-        member[np.arange(rows), offset + col.bins] = 1.0
-        offset += col.size
-    try:
-        sums = labels.dot(member, frac_bits=0) if total else labels.take([])
-    except EncodingOverflowError:
-        raise FederationError("the guest's labels are too wide to be summed") from None
+        sums.extend(group_sums(labels.public_key, labels.ciphertexts, col.bins, col.size))
+    vector = CipherVector(labels.public_key, sums, labels.frac_bits, bound)
     return {
         "columns": [col.spec.index for col in fitted],
         "bins": sizes,
         "mergeable": [col.mergeable for col in fitted],
-        "sums": sums.rerandomize(),
+        "sums": vector.rerandomize(),
     }
+
+
+def group_sums(key: PublicKey, ciphertexts: list[Mpz], groups: Bins, size: int) -> list[Mpz]:
+    """The homomorphic sum of the ciphertexts of each group ``0..size-1`` (an empty group:
+    an encryption of 0). Pairs within every group are added in rounds, one vectorised
+    ``raw_add`` per round, so N values cost N − size additions in about log2(N/size) calls."""
+    order = np.argsort(groups, kind="stable")
+    counts = np.bincount(groups, minlength=size)
+    buckets: list[list[Mpz]] = []
+    start = 0
+    for count in counts.tolist():
+        buckets.append([ciphertexts[i] for i in order[start : start + count].tolist()])
+        start += count
+    while any(len(b) > 1 for b in buckets):
+        left: list[Mpz] = []
+        right: list[Mpz] = []
+        for b in buckets:
+            half = len(b) // 2
+            left.extend(b[:half])
+            right.extend(b[half : 2 * half])
+        added = key.raw_add(left, right)
+        position = 0
+        for k, b in enumerate(buckets):
+            half = len(b) // 2
+            buckets[k] = added[position : position + half] + b[2 * half :]
+            position += half
+    empty = [k for k, b in enumerate(buckets) if not b]
+    zeros = iter(key.raw_encrypt([gmpy2.mpz(0)] * len(empty)))
+    return [b[0] if b else next(zeros) for b in buckets]
