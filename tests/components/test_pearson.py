@@ -91,3 +91,14 @@ def test_refusals(tmp_path: Path) -> None:
         run_pearson({}, {solo.guest: inputs[GUEST]}, tmp_path, solo)
     assert isinstance(info.value.error, ComponentError)
     assert "exactly one host" in str(info.value.error)
+
+
+def test_predict_passes_data_through(tmp_path: Path) -> None:
+    inputs, _ = tables(tmp_path)
+    fit = run_pearson({}, inputs, tmp_path / "fit")
+    for party in (GUEST, HOST):
+        assert fit[party].model is not None
+        inputs[party]["model"] = InputArtifact("model", fit[party].model)
+    again = run_pearson({}, inputs, tmp_path / "predict")
+    assert again[GUEST].model is None and again[HOST].model is None
+    assert again[GUEST].data["data"].exists()

@@ -84,3 +84,69 @@ def test_psi_filter_on_a_real_psi_model(tmp_path: Path) -> None:
     values = load_model(results[GUEST].model)["model_param"]["results"][0]["feature_values"]
     assert values["x1"] > 0.25 > max(values["x0"], values["x2"])
     assert np.isfinite(list(values.values())).all()
+
+
+def test_fate_job_parses_and_deploys_the_selection_only() -> None:
+    from fedloom.components import REGISTRY
+    from fedloom.dsl import parse_job
+    from fedloom.dsl.deploy import build_inference_dsl
+
+    def cpn(module: str, source: str, **extra: object) -> dict[str, object]:
+        return {
+            "module": module,
+            "input": {"data": {"data": [source]}, **extra},
+            "output": {"data": ["data"], "model": ["model"]},
+        }
+
+    dsl = {
+        "components": {
+            "reader_0": {"module": "Reader", "output": {"data": ["data"]}},
+            "binning_0": cpn("HeteroFeatureBinning", "reader_0.data"),
+            "statistic_0": cpn("DataStatistics", "reader_0.data"),
+            "pearson_0": cpn("HeteroPearson", "reader_0.data"),
+            "selection_0": cpn(
+                "HeteroFeatureSelection",
+                "binning_0.data",
+                isometric_model=["binning_0.model", "statistic_0.model", "pearson_0.model"],
+            ),
+        }
+    }
+    conf = {
+        "dsl_version": 2,
+        "initiator": {"role": "guest", "party_id": 9999},
+        "role": {"guest": [9999], "host": [10000]},
+        "component_parameters": {
+            "common": {
+                "selection_0": {
+                    "filter_methods": [
+                        "unique_value",
+                        "iv_value_thres",
+                        "statistic_filter",
+                        "correlation_filter",
+                    ],
+                    "statistic_param": {
+                        "metrics": ["skewness", "kurtosis"],
+                        "threshold": [-10, 10],
+                        "take_high": [True, False],
+                    },
+                },
+                "statistic_0": {"statistics": ["95%", "stddev"]},
+                "pearson_0": {"column_indexes": -1},
+            },
+            "role": {
+                "guest": {"0": {"reader_0": {"table": {"name": "g", "namespace": "x"}}}},
+                "host": {"0": {"reader_0": {"table": {"name": "h", "namespace": "x"}}}},
+            },
+        },
+    }
+    plan = parse_job(dsl, conf)
+    selection = next(c for c in plan.components if c.name == "selection_0")
+    assert list(selection.input_keys()) == [
+        "data",
+        "isometric_model",
+        "isometric_model_1",
+        "isometric_model_2",
+    ]
+    inference = build_inference_dsl(dsl, REGISTRY)["components"]
+    assert "statistic_0" not in inference and "pearson_0" not in inference
+    assert inference["selection_0"]["input"]["model"] == ["pipeline.selection_0.model"]

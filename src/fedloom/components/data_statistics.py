@@ -1,7 +1,8 @@
 """DataStatistics: per-column statistics of each party's own table (FATE's StatisticsParam).
 
 Local to each party: nothing is sent to or received from a peer. The output data is the input
-table, unchanged; the model holds the statistics in FATE's field names::
+table, unchanged (with a ``model`` input, as in a predict job that deploys it, that is all it
+does; it is not deployed by default); the model holds the statistics in FATE's field names::
 
     {"module": "DataStatistics", "role": ..., "party_id": ...,
      "model_meta": {"statistics": [...], "abnormal_list": [...], "quantile_error": ...,
@@ -146,6 +147,10 @@ def run_data_statistics(call: TaskCall) -> TaskResult:
     out = save_table(call.output_dir / "data.npz", table, {"source": "DataStatistics"})
     if not param.need_run:
         return TaskResult(data={"data": out}, metrics={"need_run": False})
+    if "model" in call.inputs:
+        # A predict job that deploys this analysis: the data passes through, nothing is sent.
+        call.input("model", "model", "this module's model")
+        return TaskResult(data={"data": out})
     header = list(table.header)
     if param.column_indexes is None and not param.column_names:
         raise ComponentError("DataStatistics: set column_indexes (-1 for all) or column_names")
@@ -185,6 +190,8 @@ DATA_STATISTICS = ComponentDef(
     param_model=StatisticsParam,
     runners=same_runner(run_data_statistics, PARTIES),
     data_inputs={"data": (1, 1)},
+    model_inputs={"model": (0, 1)},
     outputs=frozenset({"data", "model"}),
+    need_deploy=False,
 )
 """The DataStatistics module's declaration."""

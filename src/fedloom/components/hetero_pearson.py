@@ -6,8 +6,9 @@ guest sees only ciphertexts of the host's standardised columns, the host only ma
 both learn the cross correlation matrix, as in FATE, and the other party's column positions,
 never its names or values). Like FATE's it runs between the guest and exactly one host.
 
-The output data is the input table. The model keeps FATE's PearsonModelParam names, each
-party's from its own side ("local" = this party)::
+The output data is the input table (with a ``model`` input, as in a predict job that deploys
+it, that is all it does and nothing is exchanged; it is not deployed by default). The model
+keeps FATE's PearsonModelParam names, each party's from its own side ("local" = this party)::
 
     {"module": "HeteroPearson", "role": ..., "party_id": ...,
      "model_meta": {"column_names", "column_indexes", "cross_parties", "need_run",
@@ -82,6 +83,10 @@ def run_hetero_pearson(call: TaskCall) -> TaskResult:
     out = save_table(call.output_dir / "data.npz", table, {"source": "HeteroPearson"})
     if not param.need_run:
         return TaskResult(data={"data": out}, metrics={"need_run": False})
+    if "model" in call.inputs:
+        # A predict job that deploys this analysis: the data passes through, nothing is sent.
+        call.input("model", "model", "this module's model")
+        return TaskResult(data={"data": out})
     hosts = call.ctx.parties.hosts
     if param.cross_parties and len(hosts) != 1:
         raise ComponentError(
@@ -154,7 +159,9 @@ HETERO_PEARSON = ComponentDef(
     param_model=PearsonParam,
     runners=same_runner(run_hetero_pearson, PARTIES),
     data_inputs={"data": (1, 1)},
+    model_inputs={"model": (0, 1)},
     outputs=frozenset({"data", "model"}),
+    need_deploy=False,
     consistent_params=("cross_parties", "need_run"),
 )
 """The HeteroPearson module's declaration."""
