@@ -275,3 +275,24 @@ def test_refusals(tmp_path: Path) -> None:
             select(params, data_inputs(g, h), tmp_path / "r")
         assert isinstance(info.value.error, ComponentError), info.value.error
         assert needle in str(info.value.error)
+
+
+def test_iv_rules_run_one_after_another(tmp_path: Path) -> None:
+    g, h = tables(tmp_path)
+    gb, hb = binning_models(tmp_path)
+    inputs = data_inputs(g, h)
+    inputs[GUEST]["isometric_model"] = InputArtifact("model", gb)
+    inputs[HOST]["isometric_model"] = InputArtifact("model", hb)
+    params = {
+        "filter_methods": ["iv_filter"],
+        "iv_param": {
+            "metrics": ["iv", "iv"],
+            "filter_type": ["threshold", "top_k"],
+            "threshold": [0.28, 2],
+            "take_high": True,
+        },
+    }
+    results = select(params, inputs, tmp_path / "o")
+    # ≥ 0.28: g2 0.5, g3 0.3, g4 0.4, h1 0.6, h3 0.35; then the 2 best: h1, g2
+    assert header(results[GUEST]) == ["g2"]
+    assert header(results[HOST]) == ["h1"]

@@ -227,24 +227,37 @@ class SelectionRun:
             return self._host_side(ctx, method, federated)
         if self.iso.iv is None:
             raise ComponentError(f"{method} needs a HeteroFeatureBinning isometric_model")
-        merge = merges if isinstance(merges, str) else merges[0]
-        values = {n: self._guest_iv(n, merge) for n in self.left}
+        merge_of = [merges] * len(rules) if isinstance(merges, str) else list(merges)
+        if len(merge_of) == 1:
+            merge_of *= len(rules)
+        if len(merge_of) != len(rules):
+            raise ComponentError("iv_param: one mul_class_merge_type per metric (or one for all)")
         parties = [p.party_id for p in ctx.parties.hosts] if federated else []
         left = gather_left(ctx) if federated else []
         host_of: dict[str, tuple[int, int]] = {}
         for k, (pid, positions) in enumerate(zip(parties, left, strict=True)):
             for pos in positions:
-                values[f"host_{pid}_{pos}"] = self._host_iv(pid, pos, merge)
                 host_of[f"host_{pid}_{pos}"] = (k, pos)
-        current = dict(values)
-        for rule in rules:
+
+        def ivs(names: list[str], merge: str) -> dict[str, float]:
+            return {
+                n: self._host_iv(parties[host_of[n][0]], host_of[n][1], merge)
+                if n in host_of
+                else self._guest_iv(n, merge)
+                for n in names
+            }
+
+        values = ivs([*self.left, *host_of], merge_of[0])
+        remaining = list(values)
+        for rule, merge in zip(rules, merge_of, strict=True):
+            current = ivs(remaining, merge)
             limits = {
                 n: rule.host_thresholds[k]
                 for n, (k, _) in host_of.items()
                 if k < len(rule.host_thresholds) and rule.host_thresholds[k] is not None
             }
-            kept = by_rule(current, rule.filter_type, rule.threshold, rule.take_high, limits)  # type: ignore[arg-type]
-            current = {n: current[n] for n in kept}
+            remaining = by_rule(current, rule.filter_type, rule.threshold, rule.take_high, limits)  # type: ignore[arg-type]
+        current = dict.fromkeys(remaining, 0.0)
         keep = [
             [pos for n, (k2, pos) in host_of.items() if k2 == k and n in current]
             for k in range(len(left))
