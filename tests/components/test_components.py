@@ -286,8 +286,9 @@ def test_bad_csv_cell_names_line_and_column(tmp_path: Path) -> None:
 @pytest.mark.unit
 def test_reader_keeps_missing_cells_for_data_transform(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "t.csv", ["id", "y", "x0"], [["a", "1", "NA"], ["b", "0", "2"]])
-    with pytest.raises(ComponentError, match=r"column 'x0' has a missing value at id 'a'"):
-        _read_and_transform(path, tmp_path / "no_fill", with_label=True)
+    kept = _read_and_transform(path, tmp_path / "no_fill", with_label=True)
+    assert np.isnan(load_table(kept.data["data"]).features[0, 0])
+    assert kept.metrics["missing_kept"] == 1 and kept.metrics["missing_filled"] == 0
     filled = _read_and_transform(
         path, tmp_path / "fill", with_label=True, missing_fill=True, default_value=-1
     )
@@ -332,7 +333,7 @@ def test_missing_impute_and_outliers(tmp_path: Path) -> None:
         ("HeteroLR", {"keygen": "plain"}, "keygen: Extra inputs"),
         ("Intersection", {"intersect_method": "raw"}, "reveals hashes of ids"),
         ("DataTransform", {"data_type": "str"}, "string columns are not supported"),
-        ("Evaluation", {"eval_type": "multi"}, "multi-class evaluation is not implemented"),
+        ("Evaluation", {"eval_type": "clustering"}, "clustering"),
     ],
 )
 def test_unsupported_fate_params_are_refused(
@@ -355,12 +356,27 @@ def test_run_task_checks_module_role_and_context(tmp_path: Path) -> None:
         run_task("Reader", "guest", 9999, local_context(), READER, {}, tmp_path)
     assert set(REGISTRY) == {
         "Reader",
-        "DataIO",
         "DataTransform",
+        "DataIO",
         "Intersection",
+        "HeteroDataSplit",
+        "Union",
+        "FederatedSample",
+        "SampleWeight",
+        "HeteroFeatureBinning",
+        "DataStatistics",
+        "HeteroPearson",
+        "HeteroFeatureSelection",
+        "FeatureImputation",
+        "FeatureScale",
+        "OneHotEncoder",
+        "LabelTransform",
+        "ColumnExpand",
         "HeteroLR",
         "HeteroLinR",
         "HeteroPoisson",
+        "Scorecard",
+        "PSI",
         "Evaluation",
     }
 

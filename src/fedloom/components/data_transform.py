@@ -13,8 +13,8 @@ values for missing cells and outliers are learned for every column.
 of the deployed model in a predict job): the model's schema is applied exactly — same columns in
 the same order, same tag vocabulary, same replacement values, same types. As in FATE's predict
 conf, only ``need_run`` and the label (``with_label``; ``label_name`` / ``label_type`` when the
-model has no label) may be set; any other parameter set to a value other than the model's is
-refused, and the table's format must be the model's.
+model has no label) may be set; any other parameter set to a value other than its default and
+the model's is refused, and the table's format must be the model's.
 
 The model (JSON) keeps FATE's names: ``meta`` holds the DataTransformParam values used;
 ``param`` holds ``header`` (the output columns: the dense columns, ``x<index>`` for sparse, the
@@ -43,7 +43,6 @@ from fedloom.components.data_transform_schema import (
     Columns,
     apply_replacements,
     dense_columns,
-    first_bad,
     learn_replacements,
     listed_mask,
     ratios,
@@ -111,12 +110,10 @@ def run_data_transform(call: TaskCall) -> TaskResult:
             else trained["param"]["imputer_param"]["missing_replace_value"]
         )
         apply_replacements(features, missing, header, missing_values)
-    elif (bad := first_bad(missing)) is not None:
-        row, col = bad
-        raise ComponentError(
-            f"DataTransform: column {header[col]!r} has a missing value at id "
-            f"{columns.ids[row]!r} (row {row + 1}); set missing_fill to fill missing values"
-        )
+    else:
+        # As FATE's: missing cells stay missing (NaN) for FeatureImputation downstream; a module
+        # that needs finite values says so, naming the cell, at this party only.
+        features[missing] = np.nan
     outliers = np.zeros_like(missing)
     outlier_values: dict[str, float] = {}
     if settings.outlier_replace:
@@ -161,6 +158,7 @@ def run_data_transform(call: TaskCall) -> TaskResult:
         "count": len(table),
         "features": len(header),
         "missing_filled": int(missing.sum()) if settings.missing_fill else 0,
+        "missing_kept": 0 if settings.missing_fill else int(missing.sum()),
         "outliers_replaced": int(outliers.sum()),
     }
     if settings.input_format == "tag":
@@ -221,6 +219,10 @@ def _load_trained(path: Path) -> dict[str, Any]:
     return model
 
 
+def _default(name: str) -> Any:
+    return DataTransformParam.model_fields[name].get_default(call_default_factory=True)
+
+
 def _transform_settings(
     param: DataTransformParam, trained: dict[str, Any], fmt: TableFormat | None
 ) -> DataTransformParam:
@@ -228,13 +230,15 @@ def _transform_settings(
     settings = DataTransformParam.model_validate({k: trained["meta"][k] for k in _MODEL_KEYS})
     has_label = settings.with_label
     free = {"with_label"} | (set() if has_label else {"label_name", "label_type"})
-    for name in sorted(param.model_fields_set - free - {"need_run"}):
+    # The flow hands every parameter over, defaults included: a default never conflicts.
+    given = {n for n in param.model_fields_set if getattr(param, n) != _default(n)}
+    for name in sorted(given - free - {"need_run"}):
         if getattr(param, name) != getattr(settings, name):
             raise ComponentError(
                 f"DataTransform with an input model applies the trained schema: {name} "
                 f"{getattr(param, name)!r} differs from the model's {getattr(settings, name)!r}"
             )
-    update = {name: getattr(param, name) for name in free if name in param.model_fields_set}
+    update = {name: getattr(param, name) for name in free if name in given}
     if fmt is None:
         return settings.model_copy(update=update)
     # a dense table is split into columns by the Reader: its delimiter does not matter here

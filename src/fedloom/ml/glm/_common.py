@@ -79,7 +79,10 @@ def check_features(x: ArrayLike, what: str = "features") -> NDArray[np.float64]:
     bad = np.argwhere(~np.isfinite(arr))
     if bad.size:
         row, col = bad[0]
-        raise ValueError(f"{what}[{row}, {col}] is {arr[row, col]}; features must be finite")
+        raise ValueError(
+            f"{what}[{row}, {col}] is {arr[row, col]}; features must be finite (fill missing "
+            "values with DataTransform's missing_fill or FeatureImputation)"
+        )
     return arr
 
 
