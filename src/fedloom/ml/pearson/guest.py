@@ -2,10 +2,10 @@
 
 The guest receives the host's public key and its standardised columns encrypted, computes
 ``[[Z_hᵀZ_g]]`` homomorphically (a plaintext-by-ciphertext product per column pair), adds a
-mask ``R`` uniform over the plaintext space and re-randomises before sending (fresh randomness; the host decrypts
-only ``Z_hᵀZ_g + R``), removes ``R`` from what the host returns, and sends the correlation
-matrix to the host, as FATE reveals it to both parties. The guest learns the correlations
-only; it never holds the host's values or the private key.
+mask ``R`` uniform over the plaintext space and re-randomises before sending (fresh
+randomness; the host decrypts only ``Z_hᵀZ_g + R``), removes ``R`` from what the host
+returns, and sends the correlation matrix to the host, as FATE reveals it to both parties.
+The guest learns the correlations only; it never holds the host's values or the private key.
 """
 
 from __future__ import annotations
