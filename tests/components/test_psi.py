@@ -44,8 +44,8 @@ def psi(
     tmp_path: Path, params: dict[str, Any], expect: Path, actual: Path, role: str = "guest"
 ) -> TaskResult:
     inputs = {
-        "expect_data": InputArtifact("data", expect),
-        "actual_data": InputArtifact("data", actual),
+        "train_data": InputArtifact("data", expect),
+        "validate_data": InputArtifact("data", actual),
     }
     party = 9999 if role == "guest" else 10000
     return run_task("PSI", role, party, context(role, party), params, inputs, tmp_path / role)
@@ -130,11 +130,14 @@ def test_bad_inputs_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ComponentError, match="actual_data lacks 1 column"):
         psi(tmp_path, {}, expect, actual)
     only = {"expect_data": InputArtifact("data", expect)}
-    with pytest.raises(ComponentError, match="needs input 'actual_data'"):
+    with pytest.raises(ComponentError, match=r"needs input 'validate_data' .*or actual_data"):
         run_task("PSI", "guest", 9999, context(), {}, only, tmp_path)
 
 
-def test_fate_psi_job_parses() -> None:
+@pytest.mark.parametrize(
+    ("expected", "actual"), [("train_data", "validate_data"), ("expect_data", "actual_data")]
+)
+def test_fate_psi_job_parses(expected: str, actual: str) -> None:
     reader = {"table": {"name": "t", "namespace": "n"}}
     dsl = {
         "components": {
@@ -142,9 +145,7 @@ def test_fate_psi_job_parses() -> None:
             "reader_1": {"module": "Reader", "output": {"data": ["data"]}},
             "psi_0": {
                 "module": "PSI",
-                "input": {
-                    "data": {"expect_data": ["reader_0.data"], "actual_data": ["reader_1.data"]}
-                },
+                "input": {"data": {expected: ["reader_0.data"], actual: ["reader_1.data"]}},
                 "output": {"data": ["data"], "model": ["model"]},
             },
         }
@@ -161,5 +162,10 @@ def test_fate_psi_job_parses() -> None:
         },
     }
     plan = parse_job(dsl, conf)
-    assert set(plan.component("psi_0").input_keys()) == {"expect_data", "actual_data"}
-    assert dict(REGISTRY["PSI"].data_inputs) == {"expect_data": (1, 1), "actual_data": (1, 1)}
+    assert set(plan.component("psi_0").input_keys()) == {expected, actual}
+    assert set(REGISTRY["PSI"].data_inputs) == {
+        "train_data",
+        "validate_data",
+        "expect_data",
+        "actual_data",
+    }

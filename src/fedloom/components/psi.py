@@ -1,8 +1,9 @@
 """PSI: population stability index of every column between two tables (FATE 1.x's ``PSI``
 module and ``PSIParam``), computed by each data-holding party on its own columns.
 
-Inputs (FATE's DSL): ``input.data.expect_data`` (the reference population, e.g. the training
-table) and ``input.data.actual_data`` (the population to compare, e.g. a later month). Every
+Inputs (FATE's DSL): ``input.data.train_data`` (the reference population, e.g. the training
+table) and ``input.data.validate_data`` (the population to compare, e.g. a later month), as
+FATE's PSI job files name them; ``expect_data`` / ``actual_data`` are accepted as well. Every
 column of the expected table is binned on its own quantiles (at most ``max_bin_num`` bins) and
 the actual table's values are counted in the same bins (:mod:`fedloom.ml.evaluation.stability`:
 formula, empty bins, missing values). Prediction tables work the same way, so the PSI of a
@@ -25,6 +26,7 @@ Model (``model_param``): ``header``, ``total_score`` (column → PSI) and ``feat
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,14 +74,20 @@ class PSIParam(FateParam):
         return value
 
 
+def _either(call: TaskCall, fate: str, alias: str, what: str) -> Path:
+    """The input under FATE's slot name, or under its alias when only that is given."""
+    key = alias if alias in call.inputs and fate not in call.inputs else fate
+    return call.input(key, "data", f"{what} table ({fate} or {alias})").path
+
+
 def run_psi(call: TaskCall) -> TaskResult:
     """The PSI of every column of this party's ``actual_data`` against its ``expect_data``."""
     param = call.params
     assert isinstance(param, PSIParam)
     if call.role == "arbiter" or not param.need_run:
         return TaskResult()
-    expect, _ = load_table_with_meta(call.input("expect_data", "data", "the reference table").path)
-    actual, _ = load_table_with_meta(call.input("actual_data", "data", "the compared table").path)
+    expect, _ = load_table_with_meta(_either(call, "train_data", "expect_data", "the reference"))
+    actual, _ = load_table_with_meta(_either(call, "validate_data", "actual_data", "the compared"))
     missing = [c for c in expect.header if c not in actual.header]
     if missing:
         raise ComponentError(
@@ -145,9 +153,14 @@ PSI = ComponentDef(
     required_roles=("guest",),
     param_model=PSIParam,
     runners=same_runner(run_psi, ALL_ROLES),
-    data_inputs={"expect_data": (1, 1), "actual_data": (1, 1)},
+    data_inputs={
+        "train_data": (0, 1),
+        "validate_data": (0, 1),
+        "expect_data": (0, 1),
+        "actual_data": (0, 1),
+    },
     outputs=frozenset({"model"}),
     need_deploy=False,
 )
-"""The PSI module's declaration (needs ``expect_data`` and ``actual_data`` in the DSL's data
-slots)."""
+"""The PSI module's declaration (the reference and compared tables as ``train_data`` and
+``validate_data``, FATE's slots, or ``expect_data`` and ``actual_data``)."""
