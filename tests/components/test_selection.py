@@ -296,3 +296,31 @@ def test_iv_rules_run_one_after_another(tmp_path: Path) -> None:
     # ≥ 0.28: g2 0.5, g3 0.3, g4 0.4, h1 0.6, h3 0.35; then the 2 best: h1, g2
     assert header(results[GUEST]) == ["g2"]
     assert header(results[HOST]) == ["h1"]
+
+
+def test_two_hosts_each_learn_only_their_own_choice(tmp_path: Path) -> None:
+    from fedloom.federation import JobParties
+
+    parties = JobParties.of(guest=9999, hosts=[10000, 10001])
+    second = parties.hosts[1]
+    g, h = tables(tmp_path)
+    gb, _ = binning_models(tmp_path)
+    model = json.loads(gb.read_text())
+    ivs = {"host_10001_0": 0.9, "host_10001_1": 0.01, "host_10001_2": 0.2, "host_10001_3": 0.5}
+    model["model_param"]["host_results"].append(
+        {"party_id": 10001, "binning_result": {k: {"iv": v} for k, v in ivs.items()}}
+    )
+    gb.write_text(json.dumps(model))
+    inputs = data_inputs(g, h)
+    inputs[second] = {"data": InputArtifact("data", h)}
+    inputs[GUEST]["isometric_model"] = InputArtifact("model", gb)
+    params = {
+        "filter_methods": ["iv_filter"],
+        "iv_param": {"threshold": 0.3, "host_thresholds": [0.5, 0.1]},
+    }
+    results = run_module("HeteroFeatureSelection", params, inputs, tmp_path / "o", parties)
+    assert header(results[GUEST]) == ["g2", "g3", "g4"]
+    assert header(results[HOST]) == ["h1"]  # 0.6 ≥ 0.5 only
+    assert header(results[second]) == ["h0", "h2", "h3"]  # ≥ 0.1
+    guest = load_model(results[GUEST].model)["model_param"]
+    assert [h["party_id"] for h in guest["results"][0]["host_left_cols"]] == [10000, 10001]

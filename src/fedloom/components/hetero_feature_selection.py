@@ -3,14 +3,15 @@ chosen by ``select_col_indexes`` / ``select_names`` (other columns pass untouche
 
 Local filters (each party over its own columns, with its own parameters): ``unique_value``,
 ``percentage_value``, ``manually``, ``statistic_filter`` (a DataStatistics model),
-``vif_filter`` (a HeteroPearson model's ``local_vif``), ``coefficient_of_variation_value_thres``
-and ``outlier_cols``. Federated filters (the guest decides for the hosts when
-``select_federated`` / not ``local_only``): ``iv_filter``, ``iv_value_thres``,
-``iv_percentile``, ``iv_top_k`` (a HeteroFeatureBinning model: the guest's IV of host features)
-and ``correlation_filter`` (a HeteroPearson model + the binning IVs). For those, each host sends
-the positions of its columns still in play and receives the positions it keeps: the guest
-learns positions, never names or values; a host learns only its own choice. Without
-federation a host keeps its columns through an IV / correlation filter (it has no IV).
+``vif_filter`` (a HeteroPearson model's ``local_vif``), ``psi_filter`` (a PSI model),
+``coefficient_of_variation_value_thres`` and ``outlier_cols``. Federated filters (the guest
+decides for the hosts when ``select_federated`` / not ``local_only``): ``iv_filter``,
+``iv_value_thres``, ``iv_percentile``, ``iv_top_k`` (a HeteroFeatureBinning model: the guest's
+IV of host features) and ``correlation_filter`` (a HeteroPearson model + the binning IVs).
+For those, each host sends the positions of its columns still in play and receives the
+positions it keeps: the guest learns positions, never names or values; a host learns only its
+own choice. Without federation a host keeps its columns through an IV / correlation filter
+(it has no IV).
 
 Input ``model`` (a selection model; predict jobs) instead of ``isometric_model``: the model's
 choice is replayed on the data, by column name, with no message to any peer.
