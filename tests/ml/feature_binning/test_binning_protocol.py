@@ -211,3 +211,27 @@ def test_optimal_binning_merges_host_buckets_on_the_guests_advice() -> None:
         fitted: HostBinning = harness.results[host]
         numeric = [c for c in fitted.columns if c.spec.kind == "numeric"]
         assert all(2 <= c.size <= 4 for c in numeric)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_per_bin_sums_on_two_processes_equal_the_single_process_sums() -> None:
+    from fedloom.ml.feature_binning._sums import SumWorkers
+
+    public, private = generate_paillier_keypair(512)
+    rng = np.random.default_rng(4)
+    rows = 5000
+    values = rng.integers(0, 2, rows)
+    cipher = public.encrypt(values.astype(float), 0)
+    bins = np.stack([rng.integers(0, 7, rows), rng.integers(0, 3, rows)], axis=1)
+    bins[:, 0][bins[:, 0] == 5] = 6  # bin 5 stays empty
+    with SumWorkers(2) as two:
+        sums = two.sums(public, cipher.ciphertexts, bins, [7, 3])
+    with SumWorkers(1) as one:
+        alone = one.sums(public, cipher.ciphertexts, bins, [7, 3])
+    decoded = public.codec.decode_ints(private.raw_decrypt(sums))
+    assert decoded == public.codec.decode_ints(private.raw_decrypt(alone))
+    expected = [
+        int(values[bins[:, j] == k].sum()) for j, size in enumerate([7, 3]) for k in range(size)
+    ]
+    assert decoded == expected

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import gmpy2
 import numpy as np
 from numpy.typing import ArrayLike
 
 from fedloom.crypto import CipherVector, PublicKey
-from fedloom.crypto.cipher import Mpz
 from fedloom.crypto.phe_backend import with_backend
 from fedloom.federation import Context, FederationError
 from fedloom.ml.feature_binning._common import (
     MAX_BINS,
-    Bins,
     ColumnBins,
     check_ends,
     check_matrix,
@@ -30,6 +27,7 @@ from fedloom.ml.feature_binning._common import (
     fit_columns,
     merged,
 )
+from fedloom.ml.feature_binning._sums import SumWorkers
 from fedloom.ml.feature_binning.params import BinningConfig, ColumnSpec
 
 
@@ -43,14 +41,15 @@ class HostBinning:
 class BinningHost:
     """A host's side of HeteroFeatureBinning."""
 
-    def __init__(self, config: BinningConfig | None = None) -> None:
+    def __init__(self, config: BinningConfig | None = None, *, workers: int | None = None):
+        """``workers``: processes for the per-bin sums (default: the crypto pool's count)."""
         self.config = config or BinningConfig()
+        self.workers = workers
 
     def fit(self, ctx: Context, x: ArrayLike, columns: list[ColumnSpec]) -> HostBinning:
         """Bin ``columns`` of ``x`` (rows aligned with the guest's); serve the guest's sums."""
         config = self.config
         matrix = check_matrix(x, columns)
-        fitted = fit_columns(matrix, columns, config)
         task = expect(ctx.guest.get("task"), dict, "task", ctx.guest)
         stats, optimal = task.get("stats"), task.get("optimal")
         if not isinstance(stats, bool) or not isinstance(optimal, bool):
@@ -64,15 +63,19 @@ class BinningHost:
         if config.method == "optimal" and not stats:
             raise ValueError("optimal binning needs the guest's labels: not with local_only")
         if not stats:
-            return HostBinning(fitted)
-        key = self._key(ctx)
-        labels = ctx.guest.get("labels")
-        if not isinstance(labels, CipherVector) or labels.public_key != key:
-            raise FederationError(f"{ctx.guest.party} sent labels that are not under its key")
-        if len(labels) != matrix.shape[0]:
-            raise FederationError(f"{ctx.guest.party} sent labels for a different number of rows")
-        labels = CipherVector(key, labels.ciphertexts, labels.frac_bits, labels.bound_bits)
-        ctx.guest.put("bin_sums", bin_sums(labels, fitted))
+            return HostBinning(fit_columns(matrix, columns, config))
+        with SumWorkers(self.workers) as workers:  # they start while the guest encrypts
+            fitted = fit_columns(matrix, columns, config)
+            key = self._key(ctx)
+            labels = ctx.guest.get("labels")
+            if not isinstance(labels, CipherVector) or labels.public_key != key:
+                raise FederationError(f"{ctx.guest.party} sent labels that are not under its key")
+            if len(labels) != matrix.shape[0]:
+                raise FederationError(
+                    f"{ctx.guest.party} sent labels for a different number of rows"
+                )
+            labels = CipherVector(key, labels.ciphertexts, labels.frac_bits, labels.bound_bits)
+            ctx.guest.put("bin_sums", bin_sums(labels, fitted, workers))
         if optimal:
             plans = ctx.guest.get("merges")
             if not isinstance(plans, list) or len(plans) != len(fitted):
@@ -97,7 +100,9 @@ class BinningHost:
         return with_backend(key, wanted.backend)
 
 
-def bin_sums(labels: CipherVector, fitted: list[ColumnBins]) -> dict[str, object]:
+def bin_sums(
+    labels: CipherVector, fitted: list[ColumnBins], workers: SumWorkers
+) -> dict[str, object]:
     """Per column and bin, the re-randomised sum of the rows' ciphertexts, with the layout."""
     sizes = [col.size for col in fitted]
     total = sum(sizes)
@@ -107,9 +112,8 @@ def bin_sums(labels: CipherVector, fitted: list[ColumnBins]) -> dict[str, object
     bound = labels.bound_bits + max(rows - 1, 1).bit_length()
     if bound > int(labels.public_key.codec.max_int).bit_length() - 1:
         raise FederationError("the guest's labels are too wide to be summed without overflow")
-    sums: list[Mpz] = []
-    for col in fitted:
-        sums.extend(group_sums(labels.public_key, labels.ciphertexts, col.bins, col.size))
+    bins = np.stack([col.bins for col in fitted], axis=1) if fitted else np.zeros((rows, 0))
+    sums = workers.sums(labels.public_key, labels.ciphertexts, bins.astype(np.int64), sizes)
     vector = CipherVector(labels.public_key, sums, labels.frac_bits, bound)
     return {
         "columns": [col.spec.index for col in fitted],
@@ -117,32 +121,3 @@ def bin_sums(labels: CipherVector, fitted: list[ColumnBins]) -> dict[str, object
         "mergeable": [col.mergeable for col in fitted],
         "sums": vector.rerandomize(),
     }
-
-
-def group_sums(key: PublicKey, ciphertexts: list[Mpz], groups: Bins, size: int) -> list[Mpz]:
-    """The homomorphic sum of the ciphertexts of each group ``0..size-1`` (an empty group:
-    an encryption of 0). Pairs within every group are added in rounds, one vectorised
-    ``raw_add`` per round, so N values cost N − size additions in about log2(N/size) calls."""
-    order = np.argsort(groups, kind="stable")
-    counts = np.bincount(groups, minlength=size)
-    buckets: list[list[Mpz]] = []
-    start = 0
-    for count in counts.tolist():
-        buckets.append([ciphertexts[i] for i in order[start : start + count].tolist()])
-        start += count
-    while any(len(b) > 1 for b in buckets):
-        left: list[Mpz] = []
-        right: list[Mpz] = []
-        for b in buckets:
-            half = len(b) // 2
-            left.extend(b[:half])
-            right.extend(b[half : 2 * half])
-        added = key.raw_add(left, right)
-        position = 0
-        for k, b in enumerate(buckets):
-            half = len(b) // 2
-            buckets[k] = added[position : position + half] + b[2 * half :]
-            position += half
-    empty = [k for k, b in enumerate(buckets) if not b]
-    zeros = iter(key.raw_encrypt([gmpy2.mpz(0)] * len(empty)))
-    return [b[0] if b else next(zeros) for b in buckets]
