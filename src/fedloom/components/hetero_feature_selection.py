@@ -139,6 +139,7 @@ def _save(
         [table.header[k] for k in columns],
         table.features[:, columns],
         table.labels,
+        table.weights,
     )
     out = save_table(call.output_dir / "data.npz", out_table, {"source": "HeteroFeatureSelection"})
     left = sum(final.values())

@@ -79,7 +79,8 @@ def run_hetero_pearson(call: TaskCall) -> TaskResult:
     """HeteroPearson at the guest or the host: ``data`` → the same data + the model."""
     param = call.params
     assert isinstance(param, PearsonParam)
-    table, _ = load_table_with_meta(call.input("data", "data", "the table to correlate").path)
+    key = "train_data" if "train_data" in call.inputs else "data"
+    table, _ = load_table_with_meta(call.input(key, "data", "the table to correlate").path)
     out = save_table(call.output_dir / "data.npz", table, {"source": "HeteroPearson"})
     if not param.need_run:
         return TaskResult(data={"data": out}, metrics={"need_run": False})
@@ -158,7 +159,8 @@ HETERO_PEARSON = ComponentDef(
     required_roles=("guest",),
     param_model=PearsonParam,
     runners=same_runner(run_hetero_pearson, PARTIES),
-    data_inputs={"data": (1, 1)},
+    # FATE's Pearson job files read the table as train_data; data works as well.
+    data_inputs={"train_data": (0, 1), "data": (0, 1)},
     model_inputs={"model": (0, 1)},
     outputs=frozenset({"data", "model"}),
     need_deploy=False,

@@ -91,7 +91,11 @@ def _exposure(call: TaskCall, table: Table) -> tuple[Table, Vector | None]:
         )
     keep = [i for i in range(len(table.header)) if i != column]
     rest = Table(
-        list(table.ids), [table.header[i] for i in keep], table.features[:, keep], table.labels
+        list(table.ids),
+        [table.header[i] for i in keep],
+        table.features[:, keep],
+        table.labels,
+        table.weights,
     )
     return rest, np.log(exposure)
 

@@ -71,12 +71,12 @@ def _aligned(table: Table, result: IntersectionResult) -> Table:
     if result.left_ids is None:
         aligned = table.take(result.positions)
         ids = result.new_ids if result.new_ids is not None else aligned.ids
-        return Table(ids, aligned.header, aligned.features, aligned.labels)
+        return Table(ids, aligned.header, aligned.features, aligned.labels, aligned.weights)
     assert result.new_ids is not None
     ids = result.new_ids + result.left_ids
     if result.left_positions is not None:  # the guest: all its rows
         rows = table.take(np.concatenate([result.positions, result.left_positions]))
-        return Table(ids, rows.header, rows.features, rows.labels)
+        return Table(ids, rows.header, rows.features, rows.labels, rows.weights)
     shared = table.take(result.positions)
     missing = np.full((len(result.left_ids), len(table.header)), np.nan)
     features = np.vstack([shared.features, missing])
