@@ -25,6 +25,7 @@ from fedloom.crypto import (
     PublicKey,
 )
 from fedloom.crypto.keys import generate_keypair
+from fedloom.crypto.parallel import active_pool
 from fedloom.crypto.phe_backend import private_key_with_backend, with_backend
 from fedloom.federation import Context, FederationError, PartyHandle
 from fedloom.ml.feature_binning._common import (
@@ -166,7 +167,10 @@ class BinningGuest:
             if len(classes) > 1
             else (1 + (y == 1.0).astype(np.int64) * (1 << slot)).tolist()
         )
-        encoder = private.owner_public_key() if isinstance(private, PaillierPrivateKey) else public
+        # The key owner's CRT encryption is cheaper on one core; the public key's blinding
+        # factors come from the worker pool when there is one.
+        owner = isinstance(private, PaillierPrivateKey) and active_pool() is None
+        encoder = private.owner_public_key() if owner else public  # type: ignore[attr-defined]
         cipher = encoder.raw_encrypt(public.codec.encode_ints(packed))
         host.put("pubkey", public)
         host.put("labels", CipherVector(public, cipher, 0, max(slot * slots, 64)))
