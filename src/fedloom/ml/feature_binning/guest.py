@@ -184,7 +184,7 @@ class BinningGuest:
             len(index) != len(sizes)
             or len(set(index)) != len(index)
             or not isinstance(mergeable, list)
-            or len(mergeable) != len(sizes)
+            or len(mergeable) != (len(sizes) if self.config.method == "optimal" else 0)
             or not all(isinstance(m, bool) for m in mergeable)
             or not all(s >= 1 for s in sizes)
             or total > MAX_BINS
@@ -205,7 +205,8 @@ class BinningGuest:
         ).reshape(total, slots)
         expected = [int(rows)] + [int(np.sum(y == c)) for c in classes]
         out, plans, start = [], [], 0
-        for position, size, merge in zip(index, sizes, mergeable, strict=True):
+        merges = mergeable or [False] * len(sizes)
+        for position, size, merge in zip(index, sizes, merges, strict=True):
             block = unpacked[start : start + size]
             start += size
             if block[:, 0].sum() != rows or block.sum(axis=0).tolist() != expected:

@@ -75,7 +75,7 @@ class BinningHost:
                     f"{ctx.guest.party} sent labels for a different number of rows"
                 )
             labels = CipherVector(key, labels.ciphertexts, labels.frac_bits, labels.bound_bits)
-            ctx.guest.put("bin_sums", bin_sums(labels, fitted, workers))
+            ctx.guest.put("bin_sums", bin_sums(labels, fitted, workers, optimal))
         if optimal:
             plans = ctx.guest.get("merges")
             if not isinstance(plans, list) or len(plans) != len(fitted):
@@ -101,9 +101,10 @@ class BinningHost:
 
 
 def bin_sums(
-    labels: CipherVector, fitted: list[ColumnBins], workers: SumWorkers
+    labels: CipherVector, fitted: list[ColumnBins], workers: SumWorkers, optimal: bool = False
 ) -> dict[str, object]:
-    """Per column and bin, the re-randomised sum of the rows' ciphertexts, with the layout."""
+    """Per column and bin, the re-randomised sum of the rows' ciphertexts, with the layout
+    (and, for optimal binning only, which columns are numeric, i.e. may be merged)."""
     sizes = [col.size for col in fitted]
     total = sum(sizes)
     if total > MAX_BINS:
@@ -118,6 +119,6 @@ def bin_sums(
     return {
         "columns": [col.spec.index for col in fitted],
         "bins": sizes,
-        "mergeable": [col.mergeable for col in fitted],
+        "mergeable": [col.mergeable for col in fitted] if optimal else [],
         "sums": vector.rerandomize(),
     }
