@@ -14,7 +14,16 @@ from fedloom.crypto import (
     generate_paillier_keypair,
     generate_plain_keypair,
 )
-from fedloom.federation import Context, HarnessResult, JobParties, KeyRing, Party, run_parties
+from fedloom.federation import (
+    Context,
+    FederationError,
+    HarnessResult,
+    JobParties,
+    KeyRing,
+    Party,
+    PartyFailed,
+    run_parties,
+)
 from fedloom.ml.feature_binning import (
     BinningConfig,
     BinningGuest,
@@ -235,3 +244,66 @@ def test_per_bin_sums_on_two_processes_equal_the_single_process_sums() -> None:
         int(values[bins[:, j] == k].sum()) for j, size in enumerate([7, 3]) for k in range(size)
     ]
     assert decoded == expected
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_okamoto_uchiyama_keys_give_the_same_counts() -> None:
+    from fedloom.crypto import generate_ou_keypair
+
+    key = generate_ou_keypair(1024)
+    config = BinningConfig(bin_num=5, encrypt=EncryptConfig(method="ou", key_length=1024))
+    harness, data = run(config, keygen=lambda bits: key)
+    check_against_centralised(harness, data)
+
+
+@pytest.mark.integration
+def test_the_guest_refuses_bin_sums_that_do_not_add_up() -> None:
+    _, y, _, _ = dataset()
+    public, private = generate_plain_keypair(2048)
+
+    def guest(ctx: Context) -> GuestBinning:
+        config = BinningConfig(bin_num=3)
+        return BinningGuest(config, keygen=lambda bits: (public, private)).fit(
+            ctx, y[:, None], specs(1), y
+        )
+
+    def liar(ctx: Context) -> None:
+        ctx.guest.get("task")
+        ctx.guest.get("pubkey")
+        labels = ctx.guest.get("labels")
+        forged = labels.take([0, 1])  # two "bins" of one row each
+        message = {"columns": [0], "bins": [2], "mergeable": [], "sums": forged}
+        ctx.guest.put("bin_sums", message)
+
+    def quiet(ctx: Context) -> None:
+        ctx.guest.get("task")
+        ctx.guest.get("pubkey")
+        ctx.guest.get("labels")
+
+    tasks: dict[Party, Callable[[Context], Any]] = {GUEST: guest, HOSTS[0]: liar, HOSTS[1]: quiet}
+    with pytest.raises(PartyFailed, match="host 10000") as info:
+        run_parties(PARTIES, tasks, keyring=relaxed, timeout=20)
+    assert isinstance(info.value.error, FederationError)
+    assert "do not add up" in str(info.value.error)
+
+
+@pytest.mark.integration
+def test_a_host_refuses_labels_under_a_key_it_was_not_given() -> None:
+    other, _ = generate_plain_keypair(2048)
+    public, _ = generate_plain_keypair(2048)
+
+    def guest(ctx: Context) -> None:
+        ctx.hosts.put("task", {"stats": True, "optimal": False})
+        ctx.hosts.put("pubkey", public)
+        ctx.hosts.put("labels", other.encrypt(np.ones(600), 0))
+
+    def host(ctx: Context) -> HostBinning:
+        return BinningHost(BinningConfig()).fit(ctx, np.zeros((600, 1)), specs(1))
+
+    tasks: dict[Party, Callable[[Context], Any]] = {GUEST: guest, HOSTS[0]: host, HOSTS[1]: host}
+    with pytest.raises(PartyFailed) as info:
+        run_parties(PARTIES, tasks, keyring=relaxed, timeout=20)
+    assert isinstance(info.value.error, FederationError)
+    # the wire decoder already refuses ciphertexts under a key this host never received
+    assert "key" in str(info.value.error)
