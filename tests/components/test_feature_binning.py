@@ -280,3 +280,13 @@ def test_bad_parameters_are_refused_with_their_name(
         run_task(
             MODULE, "guest", 9999, ctx, params, {"data": InputArtifact("data", guest_t)}, tmp_path
         )
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_thirty_thousand_rows_match_the_centralised_recount(tmp_path: Path) -> None:
+    guest_t, host_t, data = make_split(tmp_path, rows=30000)
+    results, _ = fit(tmp_path, {"transform_param": {"transform_type": None}}, (guest_t, host_t))
+    check_counts(results, data)
+    host = load_model(model_path(results[GUEST]))["model_param"]["host_results"][0]
+    assert all("split_points" not in r for r in host["binning_result"].values())
