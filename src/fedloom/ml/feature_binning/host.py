@@ -10,8 +10,10 @@ the sums of its initial buckets, and the guest answers which neighbouring bucket
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
+import gmpy2
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -67,7 +69,12 @@ class BinningHost:
         with SumWorkers(self.workers) as workers:  # they start while the guest encrypts
             fitted = fit_columns(matrix, columns, config)
             key = self._key(ctx)
+            # Build the key's randomness tables (for re-randomising the sums) while the guest
+            # encrypts; one encryption of 0, thrown away, does it for any scheme.
+            warm = threading.Thread(target=key.raw_encrypt, args=([gmpy2.mpz(0)],), daemon=True)
+            warm.start()
             labels = ctx.guest.get("labels")
+            warm.join()
             if not isinstance(labels, CipherVector) or labels.public_key != key:
                 raise FederationError(f"{ctx.guest.party} sent labels that are not under its key")
             if len(labels) != matrix.shape[0]:
