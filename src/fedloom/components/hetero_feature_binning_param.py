@@ -36,6 +36,20 @@ def _all_or_list(value: int | list[int] | None) -> int | list[int] | None:
     return value
 
 
+class BinningEncryptParam(EncryptParam):
+    """FATE's ``encrypt_param`` of binning: the guest's key pair for the hosts' label sums."""
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _needs_encryption(cls, value: object) -> object:
+        if value is None:
+            raise ValueError(
+                "host columns' statistics need encrypted labels; method None (no encryption) "
+                "is refused (use local_only or skip_static to bin without the labels crossing)"
+            )
+        return value
+
+
 class TransformParam(FateParam):
     """FATE's ``transform_param``: which binned columns the output data replaces, and by what
     (``bin_num``: the bin index; ``woe``: the bin's WOE, guest columns only; None: nothing)."""
@@ -89,7 +103,7 @@ class HeteroFeatureBinningParam(FateParam):
     need_run: StrictBool = True
     skip_static: StrictBool = False
     optimal_binning_param: OptimalBinningParam = OptimalBinningParam()
-    encrypt_param: EncryptParam = EncryptParam()
+    encrypt_param: BinningEncryptParam = BinningEncryptParam()
     split_points_by_index: Points = None
     split_points_by_col_name: Points = None
 
