@@ -89,10 +89,14 @@ def _ready() -> bool:
 class SumWorkers:
     """This party's processes for per-bin sums (none with one core); a context manager."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, rows: int | None = None) -> None:
+        """``workers`` processes in all (default: the crypto pool's count), fewer when ``rows``
+        would give a process less than :data:`MIN_ROWS_PER_WORKER` rows."""
         if workers is None:
             pool = active_pool()
             workers = pool.workers if pool is not None else 1
+        if rows is not None:
+            workers = min(workers, rows // MIN_ROWS_PER_WORKER)
         self.workers = max(1, workers)
         self._executor: ProcessPoolExecutor | None = None
         self._warm: list[Future[bool]] = []

@@ -66,7 +66,9 @@ class BinningHost:
             raise ValueError("optimal binning needs the guest's labels: not with local_only")
         if not stats:
             return HostBinning(fit_columns(matrix, columns, config))
-        with SumWorkers(self.workers) as workers:  # they start while the guest encrypts
+        with SumWorkers(
+            self.workers, matrix.shape[0]
+        ) as workers:  # they start while the guest encrypts
             fitted = fit_columns(matrix, columns, config)
             key = self._key(ctx)
             # Build the key's randomness tables (for re-randomising the sums) while the guest
