@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
+from test_feature_binning import GUEST, HOST, fit, make_split, model_path
 
+from fedloom.components import load_model
 from fedloom.components.registry import REGISTRY
 from fedloom.dsl import DslError, parse_job
 from fedloom.dsl.deploy import build_inference_dsl
@@ -93,13 +96,26 @@ def test_a_fate_binning_job_parses_with_role_parameters() -> None:
     assert guest["encrypt_param"]["key_length"] == 2048
 
 
-def test_parties_must_agree_on_method_and_bin_num() -> None:
+def test_parties_agree_on_method_and_may_differ_in_bin_num() -> None:
     dsl, conf = job()
-    bad = copy.deepcopy(conf)
-    host = bad["component_parameters"]["role"]["host"]["0"]["hetero_feature_binning_0"]
-    host["bin_num"] = 5
-    with pytest.raises(DslError, match="bin_num"):
-        parse_job(dsl, bad)
+    own = copy.deepcopy(conf)
+    host = own["component_parameters"]["role"]["host"]["0"]["hetero_feature_binning_0"]
+    host["bin_num"] = 5  # FATE's asymmetric example: each party bins its own columns
+    parse_job(dsl, own)
+    host["method"] = "bucket"
+    with pytest.raises(DslError, match="method"):
+        parse_job(dsl, own)
+
+
+@pytest.mark.integration
+def test_host_bins_of_its_own_number_reach_the_guest(tmp_path: Path) -> None:
+    tables = make_split(tmp_path)
+    params = {GUEST: {"bin_num": 10}, HOST: {"bin_num": 4}}
+    results, _ = fit(tmp_path / "fit", params, (tables[0], tables[1]))  # type: ignore[arg-type]
+    guest = load_model(model_path(results[GUEST]))["model_param"]
+    (host,) = guest["host_results"]
+    assert all(len(r["event_count_array"]) <= 4 for r in host["binning_result"].values())
+    assert max(len(r["event_count_array"]) for r in guest["binning_result"].values()) > 4
 
 
 def test_unknown_or_invalid_parameters_are_named_by_path() -> None:

@@ -290,9 +290,10 @@ HETERO_FEATURE_BINNING = ComponentDef(
     data_inputs={"data": (0, 1)},
     model_inputs={"model": (0, 1)},
     outputs=frozenset({"data", "model"}),
+    # Each party bins its own columns: bin_num may differ per role (FATE's asymmetric example);
+    # hosts report each column's bin count with its sums.
     consistent_params=(
         "method",
-        "bin_num",
         "local_only",
         "skip_static",
         "need_run",
