@@ -157,7 +157,7 @@ HETERO_FEATURE_SELECTION = ComponentDef(
     param_model=FeatureSelectionParam,
     runners=same_runner(run_hetero_feature_selection, PARTIES),
     data_inputs={"data": (1, 1)},
-    model_inputs={"isometric_model": (0, 3), "model": (0, 1)},
+    model_inputs={"isometric_model": (0, 8), "model": (0, 1)},
     outputs=frozenset({"data", "model"}),
     consistent_params=(
         "filter_methods",
