@@ -7,42 +7,24 @@ in one :class:`DslError` whose ``errors`` name each offending field by its path.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from fedloom.components import REGISTRY
 from fedloom.dsl.errors import DslError, ErrorCollector, join_path
+from fedloom.dsl.inputs import COMPONENTS, NAME, Component, parse_inputs, parse_outputs
 from fedloom.dsl.job_parameters import parse_job_parameters
 from fedloom.dsl.parameters import check_consistent, component_sources, validate_params
-from fedloom.dsl.plan import ComponentPlan, Initiator, InputRef, JobPlan, TaskKey
+from fedloom.dsl.plan import ComponentPlan, Initiator, JobPlan, TaskKey
 from fedloom.dsl.spec import (
-    CACHE_SLOTS,
-    DATA_SLOTS,
-    MODEL_SLOTS,
-    OUTPUT_KINDS,
-    PIPELINE,
     ROLE_NAMES,
     ModuleSpec,
 )
 
-_NAME = re.compile(r"[A-Za-z0-9_\-]+")
 _CONF_KEYS = ("dsl_version", "initiator", "role", "job_parameters", "component_parameters")
 _V1_KEYS = ("role_parameters", "algorithm_parameters")
 _COMPONENT_KEYS = ("module", "input", "output", "provider", "need_deploy", "CodePath")
 _DSL_KEYS = ("components", "provider")
-_COMPONENTS = "dsl.components"
-
-
-@dataclass
-class _Component:
-    name: str
-    module: str
-    spec: ModuleSpec | None
-    raw_inputs: object
-    outputs: dict[str, list[str]]
-    inputs: list[InputRef] = field(default_factory=list)
 
 
 def parse_job(
@@ -76,7 +58,7 @@ def parse_job(
             for role in comp.spec.required_roles:
                 if not roles.get(role):
                     errors.add(
-                        join_path(_COMPONENTS, comp.name, "module"),
+                        join_path(COMPONENTS, comp.name, "module"),
                         f"{comp.module} needs a {role} in conf.role",
                     )
     params = _parse_params(conf.get("component_parameters"), roles or {}, components, errors)
@@ -200,18 +182,18 @@ def _parse_initiator(
 
 def _parse_components(
     dsl: dict[str, Any], registry: Mapping[str, ModuleSpec], errors: ErrorCollector, predict: bool
-) -> dict[str, _Component]:
+) -> dict[str, Component]:
     for key in dsl:
         if key not in _DSL_KEYS:
             errors.add(join_path("dsl", key), "unknown key; a DSL v2 job has 'components'")
     raw = dsl.get("components")
     if not isinstance(raw, dict) or not raw:
-        errors.add(_COMPONENTS, "required: a non-empty object of components")
+        errors.add(COMPONENTS, "required: a non-empty object of components")
         return {}
-    components: dict[str, _Component] = {}
+    components: dict[str, Component] = {}
     for name, body in raw.items():
-        path = join_path(_COMPONENTS, name)
-        if not _NAME.fullmatch(name):
+        path = join_path(COMPONENTS, name)
+        if not NAME.fullmatch(name):
             errors.add(path, "component names use letters, digits, '_' and '-' only")
             continue
         if not isinstance(body, dict):
@@ -230,171 +212,14 @@ def _parse_components(
             if spec is None:
                 known = ", ".join(sorted(registry))
                 errors.add(join_path(path, "module"), f"unknown module {module!r}; known: {known}")
-        outputs = _parse_outputs(body.get("output"), spec, join_path(path, "output"), errors)
-        components[name] = _Component(name, module, spec, body.get("input"), outputs)
+        outputs = parse_outputs(body.get("output"), spec, join_path(path, "output"), errors)
+        components[name] = Component(name, module, spec, body.get("input"), outputs)
     for comp in components.values():
-        comp.inputs = _parse_inputs(comp, components, errors, predict)
+        comp.inputs = parse_inputs(comp, components, errors, predict)
     return components
 
 
-def _parse_outputs(
-    value: object, spec: ModuleSpec | None, path: str, errors: ErrorCollector
-) -> dict[str, list[str]]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        errors.add(path, 'must be an object such as {"data": ["data"], "model": ["model"]}')
-        return {}
-    outputs: dict[str, list[str]] = {}
-    for kind, names in value.items():
-        kind_path = join_path(path, kind)
-        if kind not in OUTPUT_KINDS:
-            errors.add(kind_path, f"unknown output kind; expected {' or '.join(OUTPUT_KINDS)}")
-        elif not isinstance(names, list) or not all(
-            isinstance(n, str) and _NAME.fullmatch(n) for n in names
-        ):
-            errors.add(kind_path, "must be a list of output names (letters, digits, '_', '-')")
-        elif len(set(names)) != len(names):
-            errors.add(kind_path, "an output name appears twice")
-        elif spec is not None and len(names) > _output_count(spec, kind):
-            count = _output_count(spec, kind)
-            errors.add(
-                kind_path,
-                f"{spec.module} has {count} {kind} output{'s' if count > 1 else ''}; "
-                f"declare at most {count} name{'s' if count > 1 else ''}",
-            )
-        else:
-            outputs[kind] = list(names)
-    return outputs
-
-
-def _output_count(spec: ModuleSpec, kind: str) -> int:
-    return len(spec.data_output_names) if kind == "data" else 1
-
-
-def _parse_inputs(
-    comp: _Component, components: dict[str, _Component], errors: ErrorCollector, predict: bool
-) -> list[InputRef]:
-    path = join_path(_COMPONENTS, comp.name, "input")
-    spec, raw = comp.spec, comp.raw_inputs
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        errors.add(path, 'must be an object such as {"data": {"data": ["reader_0.data"]}}')
-        return []
-    slots: list[tuple[str, Literal["data", "model", "cache"], object, str]] = []
-    for key, value in raw.items():
-        key_path = join_path(path, key)
-        if key == "data":
-            if not isinstance(value, dict):
-                errors.add(key_path, 'must be an object such as {"data": ["reader_0.data"]}')
-                continue
-            for slot, refs in value.items():
-                slot_path = join_path(key_path, slot)
-                if slot not in DATA_SLOTS:
-                    errors.add(slot_path, f"unknown data input; FATE's are {', '.join(DATA_SLOTS)}")
-                elif spec is not None and slot not in spec.data_inputs:
-                    takes = ", ".join(spec.data_inputs) or "none"
-                    errors.add(slot_path, f"{spec.module} takes no data input {slot!r} ({takes})")
-                else:
-                    slots.append((slot, "data", refs, slot_path))
-        elif key in MODEL_SLOTS:
-            if spec is not None and key not in spec.model_inputs:
-                errors.add(key_path, f"{spec.module} takes no {key} input (no model loading)")
-            else:
-                slots.append((key, "model", value, key_path))
-        elif key in CACHE_SLOTS:
-            if spec is not None and key not in spec.cache_inputs:
-                errors.add(key_path, f"{spec.module} takes no cache input")
-            else:
-                slots.append((key, "cache", value, key_path))
-        else:
-            errors.add(
-                key_path, "unknown input; FATE inputs are data, model, isometric_model and cache"
-            )
-
-    inputs: list[InputRef] = []
-    counts: dict[str, int] = {}
-    for slot, kind, refs, slot_path in slots:
-        if not isinstance(refs, list) or not refs:
-            errors.add(slot_path, 'must be a non-empty list such as ["reader_0.data"]')
-            continue
-        counts[slot] = len(refs)
-        for i, ref in enumerate(refs):
-            ref_path = slot_path if len(refs) == 1 else join_path(slot_path, i)
-            resolved = _resolve(ref, slot, kind, comp, components, ref_path, errors, predict)
-            if resolved is not None:
-                inputs.append(resolved)
-    if spec is not None:
-        wanted = [("data", s, r) for s, r in spec.data_inputs.items()]
-        wanted += [("", s, r) for s, r in spec.model_inputs.items()]
-        wanted += [("", s, r) for s, r in spec.cache_inputs.items()]
-        for group, slot, (least, most) in wanted:
-            slot_path = join_path(path, group, slot)
-            count = counts.get(slot, 0)
-            if count < least:
-                errors.add(slot_path, f"required: {spec.module} reads its input from here")
-            elif count > most:
-                errors.add(slot_path, f"{spec.module} takes at most {most} input(s) here")
-    return inputs
-
-
-def _resolve(
-    ref: object,
-    slot: str,
-    kind: Literal["data", "model", "cache"],
-    comp: _Component,
-    components: dict[str, _Component],
-    path: str,
-    errors: ErrorCollector,
-    predict: bool,
-) -> InputRef | None:
-    if not isinstance(ref, str) or "." not in ref:
-        errors.add(path, f"expected '<component>.<output>', got {ref!r}")
-        return None
-    name, output = ref.split(".", 1)
-    if name == PIPELINE:
-        return _deployed(ref, slot, kind, path, errors, predict)
-    if name == "args":
-        errors.add(path, "'args.' references are DSL v1; DSL v2 reads data through a Reader")
-        return None
-    upstream = components.get(name)
-    if upstream is None:
-        errors.add(path, f"no component {name!r} in dsl.components")
-        return None
-    if upstream is comp:
-        errors.add(path, "a component cannot read its own output")
-        return None
-    declared = upstream.outputs.get(kind, [])
-    if output not in declared:
-        errors.add(path, f"{name} declares no {kind} output {output!r} (output.{kind}: {declared})")
-        return None
-    if upstream.spec is not None and kind not in upstream.spec.outputs:
-        errors.add(path, f"{name} ({upstream.module}) produces no {kind} output")
-        return None
-    return InputRef(slot, kind, name, output)
-
-
-def _deployed(
-    ref: str,
-    slot: str,
-    kind: Literal["data", "model", "cache"],
-    path: str,
-    errors: ErrorCollector,
-    predict: bool,
-) -> InputRef | None:
-    """A ``pipeline.<component>.model`` reference: the deployed model of a predict job."""
-    parts = ref.split(".")
-    if not predict:
-        errors.add(path, "'pipeline.' references name a deployed model; only predict jobs have one")
-    elif kind != "model" or len(parts) != 3 or parts[2] != "model" or not _NAME.fullmatch(parts[1]):
-        errors.add(path, f"expected 'pipeline.<component>.model' in a model input, got {ref!r}")
-    else:
-        return InputRef(slot, "model", f"{PIPELINE}.{parts[1]}", "model")
-    return None
-
-
-def _topological_order(components: dict[str, _Component], errors: ErrorCollector) -> list[str]:
+def _topological_order(components: dict[str, Component], errors: ErrorCollector) -> list[str]:
     """Kahn's algorithm, taking ready components in DSL order; a cycle is reported once."""
     pending = {
         name: {ref.component for ref in c.inputs if not ref.deployed}
@@ -411,7 +236,7 @@ def _topological_order(components: dict[str, _Component], errors: ErrorCollector
         for deps in pending.values():
             deps.difference_update(ready)
     if pending:
-        errors.add(_COMPONENTS, f"the components form a cycle: {_cycle(pending)}")
+        errors.add(COMPONENTS, f"the components form a cycle: {_cycle(pending)}")
         order.extend(pending)
     return order
 
@@ -430,7 +255,7 @@ def _cycle(pending: dict[str, set[str]]) -> str:
 def _parse_params(
     section: object,
     roles: dict[str, list[int]],
-    components: dict[str, _Component],
+    components: dict[str, Component],
     errors: ErrorCollector,
 ) -> dict[TaskKey, dict[str, Any]]:
     specs = {name: comp.spec for name, comp in components.items()}
