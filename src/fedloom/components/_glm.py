@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +30,7 @@ from fedloom.components._glm_cv import arbiter_cv, check_cv_inputs, guest_cv, ho
 from fedloom.components._glm_model import LoadedModel, aligned, load_glm_model, model_document
 from fedloom.components._glm_output import prediction_output, score_metrics
 from fedloom.components._glm_param import GlmParam
+from fedloom.components._glm_roles import ArbiterAlgorithm, GuestAlgorithm, HostAlgorithm
 from fedloom.components.base import (
     ALL_ROLES,
     ComponentDef,
@@ -45,52 +46,6 @@ from fedloom.federation import Context
 from fedloom.ml.glm import HeteroLRModel, HeteroLRParam, announce_task, await_task
 
 Vector = NDArray[np.float64]
-
-
-class GuestAlgorithm(Protocol):
-    """The guest side of a GLM in ``fedloom.ml``."""
-
-    def fit(
-        self,
-        ctx: Context,
-        x: Vector,
-        y: Vector,
-        *,
-        warm_start: HeteroLRModel | None = ...,
-        validate: tuple[Vector, Vector] | None = ...,
-        offset: Vector | None = ...,
-        validate_offset: Vector | None = ...,
-        weights: Vector | None = ...,
-    ) -> HeteroLRModel: ...
-
-    def predict(
-        self,
-        ctx: Context,
-        x: Vector,
-        model: HeteroLRModel | None = ...,
-        offset: Vector | None = ...,
-    ) -> Vector: ...
-
-
-class HostAlgorithm(Protocol):
-    """A host side of a GLM in ``fedloom.ml``."""
-
-    def fit(
-        self,
-        ctx: Context,
-        x: Vector,
-        *,
-        warm_start: HeteroLRModel | None = ...,
-        validate: Vector | None = ...,
-    ) -> HeteroLRModel: ...
-
-    def predict(self, ctx: Context, x: Vector, model: HeteroLRModel | None = ...) -> None: ...
-
-
-class ArbiterAlgorithm(Protocol):
-    """The arbiter side of a GLM in ``fedloom.ml``."""
-
-    def fit(self, ctx: Context, *, warm_start: HeteroLRModel | None = ...) -> HeteroLRModel: ...
 
 
 @dataclass(frozen=True)
