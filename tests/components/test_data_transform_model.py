@@ -71,11 +71,14 @@ def test_missing_or_unknown_column_is_named(tmp_path: Path) -> None:
 def test_predict_table_without_label(tmp_path: Path) -> None:
     model = _fit(tmp_path)
     reader = read(store(tmp_path, "p", "id,x0,x1,x2\nd,1,2,3\n", UploadSpec()), tmp_path / "p")
+    # rows to predict carry no label: the model's label column is simply absent
+    for out_dir, params in (("pd", {}), ("pd2", {"with_label": False})):
+        result = transform(reader, tmp_path / out_dir, model, **params)
+        out = load_table(result.data["data"])
+        assert out.labels is None and out.features.tolist() == [[1.0, 2.0, 3.0]]
     with pytest.raises(ComponentError, match="no label column 'y'"):
-        transform(reader, tmp_path / "pd", model)
-    result = transform(reader, tmp_path / "pd2", model, with_label=False)
-    out = load_table(result.data["data"])
-    assert out.labels is None and out.features.tolist() == [[1.0, 2.0, 3.0]]
+        read_and_fit = read(store(tmp_path, "f", "id,x0\na,1\n", UploadSpec()), tmp_path / "f")
+        transform(read_and_fit, tmp_path / "fd", None, with_label=True)
 
 
 def test_params_other_than_the_label_must_match_the_model(tmp_path: Path) -> None:

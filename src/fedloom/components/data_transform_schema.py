@@ -51,9 +51,10 @@ def dense_columns(
 ) -> Columns:
     """Pick the label ``label_name`` (if given) and the features (all other columns in fit; the
     ``trained`` header, in order, in transform); ``ignored`` (the model's label column when the
-    label is not read) is dropped if present."""
+    label is not read) is dropped if present. In transform a table without the model's label
+    column (rows to predict) has no labels."""
     labels = None
-    if label_name is not None:
+    if label_name is not None and (trained is None or label_name in names):
         if label_name not in names:
             raise ComponentError(
                 f"DataTransform: no label column {label_name!r} (label_name) in the table; "
