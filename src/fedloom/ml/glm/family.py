@@ -27,6 +27,7 @@ and the loss sums ``w_i·loss_i`` (the ``weights`` argument of :meth:`Family.los
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import numpy as np
@@ -38,7 +39,7 @@ Vector = NDArray[np.float64]
 _LOG2 = math.log(2.0)
 
 
-class Family:
+class Family(ABC):
     """A GLM family: labels, the hosts' encrypted values, residual, loss, prediction."""
 
     name: ClassVar[str] = ""
@@ -62,10 +63,11 @@ class Family:
             values[self.loss_value] = z * z
         return values
 
+    @abstractmethod
     def residual(self, forward: CipherVector, z: Vector, y: Vector, frac_bits: int) -> CipherVector:
         """The encrypted residual from the hosts' summed ``forward`` and the guest's ``z``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def loss(
         self,
         forward: CipherVector,
@@ -77,15 +79,15 @@ class Family:
     ) -> CipherVector:
         """The encrypted data loss (summed over the batch, each row times its weight, length
         1); one host's values."""
-        raise NotImplementedError
 
+    @abstractmethod
     def predict(self, z: Vector) -> Vector:
         """Predictions from the full linear predictor."""
-        raise NotImplementedError
 
     def curvature(self, forward: CipherVector, xs: Vector) -> CipherVector:
-        """``c·X·s`` for the Hessian ``c·XᵀX`` (SQN), from the hosts' ``[[X_h·s_h]]``."""
-        raise NotImplementedError
+        """``c·X·s`` for the Hessian ``c·XᵀX`` (SQN), from the hosts' ``[[X_h·s_h]]``; only the
+        families with ``supports_sqn`` have one."""
+        raise ValueError(f"the {self.name} family's Hessian is not c·XᵀX: sqn cannot run on it")
 
 
 class Logistic(Family):
