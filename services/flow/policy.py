@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fedloom.dsl.parameters import index_key
 from services.flow.planning import PlannedJob, PlannedTask
 
 KEY_FIELD = ("encrypt_param", "key_length")
@@ -29,7 +30,7 @@ def key_length_problems(
             value = _nested(task.params, field)
             if isinstance(value, int) and not isinstance(value, bool) and value < minimum:
                 problems.setdefault(
-                    _source(conf, task, field),
+                    _source(conf, task, field, len(plan.roles.get(task.role, []))),
                     f"key_length {value} is below the {minimum}-bit minimum of party "
                     f"{party_id}'s policy (FEDLOOM_MIN_KEY_LENGTH)",
                 )
@@ -55,22 +56,16 @@ def _nested(values: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     return current
 
 
-def _source(conf: Mapping[str, Any], task: PlannedTask, field: tuple[str, ...]) -> str:
-    """The conf path that set ``field`` of the task (the common entry when it is a default)."""
+def _source(conf: Mapping[str, Any], task: PlannedTask, field: tuple[str, ...], count: int) -> str:
+    """The conf path that set ``field`` of the task (the common entry when it is a default);
+    role keys select indices as the DSL's (``"0"``, ``"0|1"``, ``"all"``) among ``count``."""
     params = conf.get("component_parameters")
     params = params if isinstance(params, Mapping) else {}
     by_role = (params.get("role") or {}).get(task.role) or {}
     for key, values in by_role.items() if isinstance(by_role, Mapping) else ():
-        indices = str(key).split("|")
-        if (str(task.index) in indices or key == "all") and isinstance(values, Mapping):
-            if _nested(values.get(task.component) or {}, KEY_FIELD) is not None:
-                return ".".join(
-                    [
-                        "conf.component_parameters.role",
-                        task.role,
-                        str(key),
-                        task.component,
-                        *KEY_FIELD,
-                    ]
-                )
+        selected = index_key(str(key), count)
+        if isinstance(selected, list) and task.index in selected and isinstance(values, Mapping):
+            if _nested(values.get(task.component) or {}, field) is not None:
+                where = ["role", task.role, str(key), task.component, *field]
+                return ".".join(["conf.component_parameters", *where])
     return ".".join(["conf.component_parameters.common", task.component, *field])

@@ -77,6 +77,17 @@ def test_a_1024_bit_dh_group_is_the_sites_decision(tmp_path: Path) -> None:
     assert "below the 2048-bit minimum of party 9999" in error["msg"]
     lowered, _ = _submit(tmp_path / "lowered", {GUEST: 1024, HOST: 1024, ARBITER: 1024}, job)
     assert lowered.status_code == 201, lowered.text
+    by_role = job["conf"]["component_parameters"]["role"]
+    for role in ("guest", "host"):
+        key = "0|0" if role == "host" else "all"
+        by_role[role][key] = {"intersection_0": {"dh_params": {"key_length": 1024}}}
+    job["conf"]["component_parameters"]["common"]["intersection_0"] = {"intersect_method": "dh"}
+    per_role, _ = _submit(tmp_path / "per_role", {}, job)
+    assert per_role.status_code == 422, per_role.text
+    assert {e["path"] for e in per_role.json()["detail"]} == {
+        "conf.component_parameters.role.guest.all.intersection_0.dh_params.key_length",
+        "conf.component_parameters.role.host.0|0.intersection_0.dh_params.key_length",
+    }
 
 
 @pytest.mark.unit
