@@ -17,7 +17,7 @@ from fedloom.dsl.deploy import build_inference_dsl, check_inference_dsl
 from services.common.contracts import ControlRequest
 from services.flow.control import Dispatcher
 from services.flow.modelstore import ModelError, ModelStore
-from services.flow.submit import new_job_id
+from services.flow.submit import field_error, new_job_id
 
 
 class DeployError(Exception):
@@ -99,4 +99,4 @@ class ModelDeployer:
 
 
 def _error(path: str, message: str) -> dict[str, Any]:
-    return {"loc": path.split("."), "path": path, "msg": message, "type": "deploy_error"}
+    return field_error(path, message, "deploy_error")

@@ -82,14 +82,17 @@ class ModelStore:
             return None
         model_id = model_id_of(job.role)
         check_model_key(model_id, job.job_id)
-        files: dict[tuple[str, str], Path] = {}
+        files: dict[tuple[str, str], bytes] = {}
         modules: dict[str, str] = {}
         for task in tasks:
             if task.status != "success" or not task.outputs:
                 continue
             outputs = TaskOutputs.model_validate(task.outputs)
             if outputs.model is not None:
-                files[(task.component, task.role)] = Path(outputs.model.path)
+                try:
+                    files[(task.component, task.role)] = Path(outputs.model.path).read_bytes()
+                except OSError as exc:
+                    raise ModelError(f"cannot read {task.component}'s model file: {exc}") from exc
                 modules[task.component] = task.module
         if not files:
             return None
@@ -169,32 +172,22 @@ class ModelStore:
         model_id, version = manifest["model_id"], manifest["model_version"]
         if self.get(model_id, version) is not None:
             raise ModelError(f"model {model_id} version {version} already exists here")
-        staging = self.root / ".import" / version
-        shutil.rmtree(staging, ignore_errors=True)
-        files: dict[tuple[str, str], Path] = {}
-        for (component, role), text in contents.items():
-            target = staging / component / f"{role}.json"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(text)
-            files[(component, role)] = target
-        try:
-            artifacts = self._store_files(model_id, version, files)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        artifacts = self._store_files(model_id, version, contents)
         values = {key: manifest[key] for key in _MANIFEST_KEYS}
         values.update(kind="imported", artifacts=artifacts, created_at=utcnow())
         return self._add(Model(**values))
 
     def _store_files(
-        self, model_id: str, version: str, files: dict[tuple[str, str], Path]
+        self, model_id: str, version: str, files: dict[tuple[str, str], bytes]
     ) -> dict[str, dict[str, str]]:
+        """Write each (component, role) model file under names this module makes; all or none."""
         base = Path(_directory(model_id)) / version
         artifacts: dict[str, dict[str, str]] = {}
         try:
-            for (component, role), source in files.items():
+            for (component, role), content in files.items():
                 relative = base / component / f"{role}.json"
                 (self.root / relative).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, self.root / relative)
+                (self.root / relative).write_bytes(content)
                 artifacts.setdefault(component, {})[role] = relative.as_posix()
         except OSError as exc:
             shutil.rmtree(self.root / base, ignore_errors=True)

@@ -26,9 +26,9 @@ class SubmitError(Exception):
         self.detail = detail
 
 
-def field_error(path: str, message: str) -> dict[str, Any]:
+def field_error(path: str, message: str, kind: str = "job_error") -> dict[str, Any]:
     """One entry of a 422 detail, shaped like FastAPI's own validation errors."""
-    return {"loc": path.split("."), "path": path, "msg": message, "type": "job_error"}
+    return {"loc": path.split("."), "path": path, "msg": message, "type": kind}
 
 
 def new_job_id() -> str:
