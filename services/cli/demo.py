@@ -101,14 +101,15 @@ def _deploy_and_predict(guest: FlowClient, job_id: str, timeout: float) -> dict[
     status = guest.wait(predict_id, timeout=timeout)["status"]
     result: dict[str, Any] = {"predict_job_id": predict_id, "predict_status": status}
     if status == "success":
-        trained = _scores("".join(guest.download_csv(job_id, "hetero_lr_0")))
-        scored = _scores("".join(guest.download_csv(predict_id, "hetero_lr_0")))
+        trained = predict_scores("".join(guest.download_csv(job_id, "hetero_lr_0")))
+        scored = predict_scores("".join(guest.download_csv(predict_id, "hetero_lr_0")))
         result["predict_rows"] = len(scored)
         result["predict_matches_training"] = scored == trained
     return result
 
 
-def _scores(text: str) -> dict[str, str]:
+def predict_scores(text: str) -> dict[str, str]:
+    """id → predict_score of a prediction table downloaded as CSV."""
     rows = csv.DictReader(io.StringIO(text))
     return {row["id"]: row["predict_score"] for row in rows}
 

@@ -5,8 +5,6 @@ HeteroLR → Evaluation; then deploy, and a predict job replays every transform.
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import math
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ import pytest
 from e2e_support import clients, start_sites, stop_sites, upload_breast
 
 from services.cli.client import FlowClient
+from services.cli.demo import predict_scores
 from services.site import Site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -45,10 +44,6 @@ def _job() -> tuple[dict[str, Any], dict[str, Any]]:
     common["hetero_feature_binning_0"]["encrypt_param"] = {"key_length": 1024}
     common["hetero_lr_0"].update(max_iter=3, encrypt_param={"key_length": 1024})
     return dsl, conf
-
-
-def _scores(text: str) -> dict[str, str]:
-    return {r["id"]: r["predict_score"] for r in csv.DictReader(io.StringIO(text))}
 
 
 def test_the_chain_trains_deploys_and_predicts(by_party: dict[int, FlowClient]) -> None:
@@ -91,8 +86,8 @@ def test_the_chain_trains_deploys_and_predicts(by_party: dict[int, FlowClient]) 
     predicted = guest.submit_job(None, predict_conf)
     result = guest.wait(predicted["job_id"], timeout=400)
     assert result["status"] == "success", result
-    trained = _scores("".join(guest.download_csv(job_id, "hetero_lr_0")))
-    scored = _scores("".join(guest.download_csv(predicted["job_id"], "hetero_lr_0")))
+    trained = predict_scores("".join(guest.download_csv(job_id, "hetero_lr_0")))
+    scored = predict_scores("".join(guest.download_csv(predicted["job_id"], "hetero_lr_0")))
     assert scored == trained and len(scored) > 100
 
 
